@@ -1,0 +1,214 @@
+//! The raw command line, as clap sees it: names, help and defaults of every flag. Nothing here
+//! is validated beyond its type; [`super::settings`] turns it into a run.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser, ValueEnum};
+
+/// Fetch many HTTP(S) URLs concurrently and report, extract or save what comes back.
+///
+/// Every input yields exactly one record: a line of text, JSON Lines (-j) or CSV (--csv).
+#[derive(Debug, Parser)]
+#[command(name = "volley", version, about, long_about = None, max_term_width = 100)]
+#[command(after_help = "Exit status: 0 every record ok, 1 some record not ok, \
+2 bad usage (nothing fetched), 130 interrupted.")]
+pub struct Args {
+    /// URLs to fetch (or read them with -i, or pipe them on stdin).
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// Read inputs from FILE, one per line (`-` for stdin).
+    #[arg(
+        short = 'i',
+        long = "input",
+        value_name = "FILE",
+        help_heading = "Input"
+    )]
+    pub input: Option<PathBuf>,
+
+    /// HTTP method.
+    #[arg(
+        short = 'X',
+        long = "method",
+        value_name = "METHOD",
+        help_heading = "Request"
+    )]
+    pub method: Option<String>,
+
+    /// Extra request header, `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "HEADER", action = ArgAction::Append, help_heading = "Request")]
+    pub headers: Vec<String>,
+
+    /// User-Agent header [default: volley/VERSION].
+    #[arg(
+        short = 'A',
+        long = "user-agent",
+        value_name = "UA",
+        help_heading = "Request"
+    )]
+    pub user_agent: Option<String>,
+
+    /// Basic credentials, USER:PASS (never sent to another origin after a redirect).
+    #[arg(
+        short = 'u',
+        long = "user",
+        value_name = "USER:PASS",
+        help_heading = "Request"
+    )]
+    pub user: Option<String>,
+
+    /// Bearer token (never sent to another origin after a redirect).
+    #[arg(
+        long = "bearer",
+        value_name = "TOKEN",
+        conflicts_with = "user",
+        help_heading = "Request"
+    )]
+    pub bearer: Option<String>,
+
+    /// Send HEAD instead of GET.
+    #[arg(
+        short = 'I',
+        long = "head",
+        conflicts_with = "method",
+        help_heading = "Request"
+    )]
+    pub head: bool,
+
+    /// Do not follow redirects.
+    #[arg(long = "no-follow", help_heading = "Request")]
+    pub no_follow: bool,
+
+    /// Most redirects followed per input.
+    #[arg(
+        long = "max-redirects",
+        value_name = "N",
+        default_value_t = 10,
+        help_heading = "Request"
+    )]
+    pub max_redirects: u32,
+
+    /// Use HTTP/1.1 only.
+    #[arg(long = "http1.1", conflicts_with = "http2", help_heading = "Request")]
+    pub http1: bool,
+
+    /// Use HTTP/2 only (prior knowledge on http://, ALPN h2 on https://).
+    #[arg(long = "http2", help_heading = "Request")]
+    pub http2: bool,
+
+    /// Do not verify TLS certificates.
+    #[arg(short = 'k', long = "insecure", help_heading = "Request")]
+    pub insecure: bool,
+
+    /// Trust the CA certificates in this PEM file instead of the system's.
+    #[arg(long = "cacert", value_name = "FILE", help_heading = "Request")]
+    pub cacert: Option<PathBuf>,
+
+    /// Connect to ADDR for HOST:PORT (repeatable), as in curl.
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR", action = ArgAction::Append, help_heading = "Request")]
+    pub resolve: Vec<String>,
+
+    /// Requests in flight, all hosts together.
+    #[arg(
+        short = 'c',
+        long = "concurrency",
+        value_name = "N",
+        default_value_t = 64,
+        help_heading = "Limits"
+    )]
+    pub concurrency: usize,
+
+    /// Requests in flight to one host [default: same as -c].
+    #[arg(long = "per-host", value_name = "N", help_heading = "Limits")]
+    pub per_host: Option<usize>,
+
+    /// Time allowed to open a connection (e.g. 10s, 500ms).
+    #[arg(
+        long = "connect-timeout",
+        value_name = "D",
+        default_value = "10s",
+        help_heading = "Limits"
+    )]
+    pub connect_timeout: String,
+
+    /// Time allowed for each request, body included.
+    #[arg(
+        long = "timeout",
+        value_name = "D",
+        default_value = "30s",
+        help_heading = "Limits"
+    )]
+    pub timeout: String,
+
+    /// Largest body read, after decoding (e.g. 8MiB, 512k).
+    #[arg(
+        long = "max-body",
+        value_name = "SIZE",
+        default_value = "8MiB",
+        help_heading = "Limits"
+    )]
+    pub max_body: String,
+
+    /// Write records to FILE instead of stdout.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
+    pub output: Option<PathBuf>,
+
+    /// JSON Lines records.
+    #[arg(
+        short = 'j',
+        long = "jsonl",
+        conflicts_with = "csv",
+        help_heading = "Output"
+    )]
+    pub jsonl: bool,
+
+    /// CSV records with a header row.
+    #[arg(long = "csv", help_heading = "Output")]
+    pub csv: bool,
+
+    /// Columns for text and CSV (and keys for JSONL), e.g. status,url,title.
+    #[arg(
+        long = "fields",
+        value_name = "a,b,c",
+        value_delimiter = ',',
+        help_heading = "Output"
+    )]
+    pub fields: Option<Vec<String>>,
+
+    /// Records in input order instead of completion order.
+    #[arg(long = "keep-order", help_heading = "Output")]
+    pub keep_order: bool,
+
+    /// No summary and no progress on stderr.
+    #[arg(short = 'q', long = "quiet", help_heading = "Output")]
+    pub quiet: bool,
+
+    /// No progress bar.
+    #[arg(long = "no-progress", help_heading = "Output")]
+    pub no_progress: bool,
+
+    /// Colour text records and the summary.
+    #[arg(
+        long = "color",
+        value_name = "WHEN",
+        default_value = "auto",
+        help_heading = "Output"
+    )]
+    pub color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and NO_COLOR is not set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}

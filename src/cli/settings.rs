@@ -1,0 +1,209 @@
+//! From raw flags to a validated plan: the engine's builder, the input sources and the output
+//! settings. Every mistake is found here, before anything is fetched, and reported as one line
+//! that names the flag.
+
+use std::fs::File;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use http::header::{HeaderValue, AUTHORIZATION, USER_AGENT};
+use http::Method;
+use volley::fetch::HttpVersion;
+use volley::input::LineSource;
+use volley::output::format::{Format, Printer};
+use volley::Builder;
+
+use super::args::{Args, ColorChoice};
+use super::values;
+
+/// Everything main needs to run.
+pub struct Plan {
+    pub builder: Builder,
+    pub sources: Vec<LineSource>,
+    /// Number of inputs when it is known up front (arguments), or a file to count.
+    pub total: Total,
+    pub printer: Printer,
+    pub output: Option<(PathBuf, File)>,
+    pub quiet: bool,
+    pub progress: bool,
+    pub color_stderr: bool,
+}
+
+/// What is known of the number of inputs before the run.
+pub enum Total {
+    Known(u64),
+    CountFile(PathBuf),
+    Unknown,
+}
+
+/// A usage error: the message names the flag.
+pub struct Usage(pub String);
+
+fn flag<T>(name: &str, r: Result<T, String>) -> Result<T, Usage> {
+    r.map_err(|e| Usage(format!("{name}: {e}")))
+}
+
+impl Plan {
+    pub fn from_args(args: Args) -> Result<Plan, Usage> {
+        let mut b = volley::Volley::builder();
+        if args.concurrency == 0 {
+            return Err(Usage("-c/--concurrency: must be at least 1".into()));
+        }
+        b = b.concurrency(args.concurrency);
+        if let Some(n) = args.per_host {
+            if n == 0 {
+                return Err(Usage("--per-host: must be at least 1".into()));
+            }
+            b = b.per_host(n);
+        }
+        let timeout = flag("--timeout", values::duration(&args.timeout))?;
+        let connect = flag("--connect-timeout", values::duration(&args.connect_timeout))?;
+        if timeout.is_zero() {
+            return Err(Usage("--timeout: must be greater than zero".into()));
+        }
+        if connect.is_zero() {
+            return Err(Usage("--connect-timeout: must be greater than zero".into()));
+        }
+        b = b.timeout(timeout).connect_timeout(connect);
+        b = b.max_body(flag("--max-body", values::size(&args.max_body))?);
+        b = b
+            .follow_redirects(!args.no_follow)
+            .max_redirects(args.max_redirects);
+
+        let method = if args.head {
+            Method::HEAD
+        } else if let Some(m) = &args.method {
+            flag(
+                "-X/--method",
+                Method::from_bytes(m.as_bytes())
+                    .map_err(|_| format!("`{m}` is not a valid method")),
+            )?
+        } else {
+            Method::GET
+        };
+        b = b.method(method);
+        if let Some(ua) = &args.user_agent {
+            let v = flag("-A/--user-agent", header_value(ua))?;
+            b = b.header(USER_AGENT, v);
+        }
+        if let Some(user) = &args.user {
+            if !user.contains(':') {
+                return Err(Usage("-u/--user: expected USER:PASS".into()));
+            }
+            let token = base64::engine::general_purpose::STANDARD.encode(user);
+            let mut v = flag("-u/--user", header_value(&format!("Basic {token}")))?;
+            v.set_sensitive(true);
+            b = b.header(AUTHORIZATION, v);
+        }
+        if let Some(token) = &args.bearer {
+            let mut v = flag("--bearer", header_value(&format!("Bearer {token}")))?;
+            v.set_sensitive(true);
+            b = b.header(AUTHORIZATION, v);
+        }
+        for h in &args.headers {
+            let (n, v) = flag("-H/--header", values::header(h))?;
+            b = b.header(n, v);
+        }
+        for r in &args.resolve {
+            let (host, port, addr) = flag("--resolve", values::resolve(r))?;
+            b = b.resolve(&host, port, addr);
+        }
+        if args.http1 {
+            b = b.http_version(HttpVersion::Http1);
+        } else if args.http2 {
+            b = b.http_version(HttpVersion::Http2);
+        }
+        b = b.insecure(args.insecure);
+        if let Some(path) = &args.cacert {
+            let pem = std::fs::read(path)
+                .map_err(|e| Usage(format!("--cacert: cannot read {}: {e}", path.display())))?;
+            b = b.add_cacert_pem(pem);
+        }
+        b = b.keep_order(args.keep_order);
+
+        let (sources, total) = sources(&args)?;
+
+        let format = if args.jsonl {
+            Format::Jsonl
+        } else if args.csv {
+            Format::Csv
+        } else {
+            Format::Text
+        };
+        let stdout_tty = args.output.is_none() && std::io::stdout().is_terminal();
+        let stderr_tty = std::io::stderr().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let (color_out, color_err) = match args.color {
+            ColorChoice::Always => (true, true),
+            ColorChoice::Never => (false, false),
+            ColorChoice::Auto => (stdout_tty && !no_color, stderr_tty && !no_color),
+        };
+        let printer = Printer::new(format, args.fields.clone(), color_out)
+            .map_err(|e| Usage(format!("--fields: {e}")))?;
+        let output = match &args.output {
+            None => None,
+            Some(p) => {
+                let f = File::create(p).map_err(|e| {
+                    Usage(format!("-o/--output: cannot create {}: {e}", p.display()))
+                })?;
+                Some((p.clone(), f))
+            }
+        };
+        Ok(Plan {
+            builder: b,
+            sources,
+            total,
+            printer,
+            output,
+            quiet: args.quiet,
+            progress: !args.quiet && !args.no_progress && stderr_tty,
+            color_stderr: color_err,
+        })
+    }
+}
+
+fn header_value(s: &str) -> Result<HeaderValue, String> {
+    if s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+        return Err("contains CR, LF or NUL".into());
+    }
+    HeaderValue::from_str(s).map_err(|_| "not a valid header value".into())
+}
+
+fn sources(args: &Args) -> Result<(Vec<LineSource>, Total), Usage> {
+    let mut sources = Vec::new();
+    let mut total = Total::Known(args.inputs.len() as u64);
+    if !args.inputs.is_empty() {
+        sources.push(LineSource::Args(args.inputs.clone()));
+    }
+    match &args.input {
+        Some(p) if p.as_os_str() == "-" => {
+            sources.push(LineSource::Reader(Box::new(std::io::stdin())));
+            total = Total::Unknown;
+        }
+        Some(p) => {
+            let f = File::open(p)
+                .map_err(|e| Usage(format!("-i/--input: cannot open {}: {e}", p.display())))?;
+            if f.metadata().is_ok_and(|m| m.is_dir()) {
+                return Err(Usage(format!("-i/--input: {} is a directory", p.display())));
+            }
+            sources.push(LineSource::Reader(Box::new(f)));
+            total = if args.inputs.is_empty() {
+                Total::CountFile(p.clone())
+            } else {
+                Total::Unknown
+            };
+        }
+        None if args.inputs.is_empty() => {
+            if std::io::stdin().is_terminal() {
+                return Err(Usage(
+                    "no input: give URLs as arguments, -i FILE, or pipe them on stdin".into(),
+                ));
+            }
+            sources.push(LineSource::Reader(Box::new(std::io::stdin())));
+            total = Total::Unknown;
+        }
+        None => {}
+    }
+    Ok((sources, total))
+}

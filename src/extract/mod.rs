@@ -1,0 +1,2 @@
+//! extract stage
+pub mod title;

@@ -1,0 +1,335 @@
+//! One exchange: send a request for a job's current hop, read the response within the
+//! per-attempt `--timeout`, and either finish the job's record or move the job to its next hop.
+
+use std::time::Instant;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::header::{
+    HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, LOCATION,
+    PROXY_AUTHORIZATION, SERVER,
+};
+use http::{HeaderMap, Method, StatusCode, Uri};
+use http_body_util::Full;
+use url::Url;
+
+use crate::fetch::body::{discard_body, read_body, BodyProgress};
+use crate::fetch::client::{build_client, FetchConfig, HttpClient};
+use crate::fetch::error::classify;
+use crate::fetch::redirect::{is_redirect, next_hop, NextHop};
+use crate::record::{ErrorKind, Record, RecordError};
+
+/// A redirect's body is read (to keep the connection) only up to this size.
+const REDIRECT_BODY_LIMIT: usize = 64 * 1024;
+
+/// One input on its way through the fetch stage: where it is now and what happened so far.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// 0-based input index.
+    pub index: u64,
+    /// The input as given.
+    pub input: String,
+    /// The URL first requested (the record's `url`).
+    pub first_url: Url,
+    /// The method of the first request (the record's `method`).
+    pub first_method: Method,
+    /// The URL of the next request.
+    pub url: Url,
+    /// The method of the next request.
+    pub method: Method,
+    /// The request body of the next request.
+    pub body: Bytes,
+    /// Redirects followed so far.
+    pub redirects: u32,
+    /// Requests sent so far.
+    pub attempts: u32,
+    /// When the first request started.
+    pub started: Option<Instant>,
+    /// Whether credentials may still be sent (false once the chain left its first origin).
+    pub credentials: bool,
+}
+
+impl Job {
+    /// A job for input `index` that will request `url` with `method` and `body`.
+    pub fn new(index: u64, input: String, url: Url, method: Method, body: Bytes) -> Self {
+        Job {
+            index,
+            input,
+            first_url: url.clone(),
+            first_method: method.clone(),
+            url,
+            method,
+            body,
+            redirects: 0,
+            attempts: 0,
+            started: None,
+            credentials: true,
+        }
+    }
+
+    /// The record for this job when it ends without a (final) response, e.g. interrupted.
+    pub fn unfinished(&self, error: RecordError) -> Record {
+        let mut r = Record::unfetched(
+            self.index,
+            self.input.clone(),
+            Some(self.first_url.to_string()),
+            self.first_method.as_str(),
+            error,
+        );
+        r.redirects = self.redirects;
+        r.attempts = self.attempts;
+        r.elapsed_ms = self.started.map_or(0.0, elapsed_ms);
+        r
+    }
+
+    fn follow(&mut self, hop: NextHop) {
+        self.redirects += 1;
+        self.credentials &= !hop.cross_origin;
+        if !hop.keep_body {
+            self.body = Bytes::new();
+        }
+        self.url = hop.url;
+        self.method = hop.method;
+    }
+}
+
+fn elapsed_ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// What the response said, kept outside the exchange's future (see [`BodyProgress`]).
+#[derive(Default)]
+struct Progress {
+    status: Option<StatusCode>,
+    server: Option<String>,
+    content_type: Option<String>,
+    content_length: Option<u64>,
+    body: BodyProgress,
+}
+
+enum Outcome {
+    Done,
+    Redirect(NextHop),
+    Failed(RecordError),
+}
+
+/// The shared client and the settings all exchanges of a run use.
+pub struct Fetcher {
+    client: HttpClient,
+    config: FetchConfig,
+}
+
+impl Fetcher {
+    /// Builds the client for `config`.
+    pub fn new(config: FetchConfig) -> Result<Fetcher, String> {
+        Ok(Fetcher {
+            client: build_client(&config)?,
+            config,
+        })
+    }
+
+    /// Runs one hop of `job`. Returns its record when the job is finished, or `None` when it
+    /// was redirected (the job now points at its next hop and must be scheduled again).
+    pub async fn exchange(&self, job: &mut Job) -> Option<Record> {
+        let started = *job.started.get_or_insert_with(Instant::now);
+        job.attempts += 1;
+        let mut p = Progress::default();
+        let outcome = match self.request(job) {
+            Err(e) => Outcome::Failed(e),
+            Ok(req) => {
+                match tokio::time::timeout(self.config.timeout, self.send(job, req, &mut p)).await {
+                    Ok(o) => o,
+                    Err(_) => Outcome::Failed(RecordError::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "no complete response within {} (--timeout)",
+                            humanize(self.config.timeout)
+                        ),
+                    )),
+                }
+            }
+        };
+        let error = match outcome {
+            Outcome::Redirect(hop) => {
+                job.follow(hop);
+                return None;
+            }
+            Outcome::Done => None,
+            Outcome::Failed(e) => Some(e),
+        };
+        let status = p.status.map(|s| s.as_u16());
+        Some(Record {
+            index: job.index,
+            input: std::mem::take(&mut job.input),
+            url: Some(job.first_url.to_string()),
+            final_url: p.status.map(|_| job.url.to_string()),
+            method: job.first_method.as_str().to_owned(),
+            status,
+            ok: error.is_none() && status.is_some_and(|s| s < 400),
+            title: p.body.take_title(),
+            server: p.server,
+            content_type: p.content_type,
+            content_length: p.content_length,
+            bytes: p.body.bytes,
+            redirects: job.redirects,
+            attempts: job.attempts,
+            elapsed_ms: elapsed_ms(started),
+            extract: serde_json::Map::new(),
+            saved_to: None,
+            error,
+        })
+    }
+
+    fn request(&self, job: &Job) -> Result<http::Request<Full<Bytes>>, RecordError> {
+        let uri = request_uri(&job.url)?;
+        let mut req = http::Request::new(Full::new(job.body.clone()));
+        *req.method_mut() = job.method.clone();
+        *req.uri_mut() = uri;
+        let headers = req.headers_mut();
+        *headers = self.config.headers.clone();
+        if job.credentials {
+            if !job.url.username().is_empty() && !headers.contains_key(AUTHORIZATION) {
+                headers.insert(AUTHORIZATION, basic_auth(&job.url)?);
+            }
+        } else {
+            strip_credentials(headers);
+        }
+        Ok(req)
+    }
+
+    async fn send(&self, job: &Job, req: http::Request<Full<Bytes>>, p: &mut Progress) -> Outcome {
+        let resp = match self.client.request(req).await {
+            Ok(r) => r,
+            Err(e) => return Outcome::Failed(classify(&e)),
+        };
+        let (parts, body) = resp.into_parts();
+        p.status = Some(parts.status);
+        p.server = header_text(&parts.headers, SERVER);
+        p.content_type = header_text(&parts.headers, CONTENT_TYPE);
+        p.content_length = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.trim().parse().ok());
+        if self.config.follow && is_redirect(parts.status) {
+            if let Some(location) = parts.headers.get(LOCATION) {
+                return match next_hop(
+                    &job.url,
+                    &job.method,
+                    parts.status,
+                    location.as_bytes(),
+                    job.redirects,
+                    self.config.max_redirects,
+                ) {
+                    Ok(hop) => {
+                        discard_body(body, REDIRECT_BODY_LIMIT).await;
+                        Outcome::Redirect(hop)
+                    }
+                    Err(e) => Outcome::Failed(e),
+                };
+            }
+        }
+        let encoding = header_text(&parts.headers, CONTENT_ENCODING);
+        match read_body(
+            body,
+            encoding.as_deref(),
+            p.content_type.as_deref(),
+            self.config.max_body,
+            &mut p.body,
+        )
+        .await
+        {
+            Ok(()) => Outcome::Done,
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+}
+
+/// The request target for `url`: no fragment and no user-info (credentials go in a header).
+fn request_uri(url: &Url) -> Result<Uri, RecordError> {
+    let text = if url.username().is_empty() && url.password().is_none() && url.fragment().is_none()
+    {
+        url.as_str().to_owned()
+    } else {
+        let mut u = url.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        u.set_fragment(None);
+        u.to_string()
+    };
+    text.parse().map_err(|e| {
+        RecordError::new(
+            ErrorKind::InvalidInput,
+            format!("URL cannot be sent as a request target: {e}"),
+        )
+    })
+}
+
+fn basic_auth(url: &Url) -> Result<HeaderValue, RecordError> {
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).collect::<Vec<u8>>();
+    let mut plain = decode(url.username());
+    plain.push(b':');
+    plain.extend(decode(url.password().unwrap_or("")));
+    let value = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(plain)
+    );
+    let mut v = HeaderValue::from_str(&value).map_err(|_| {
+        RecordError::new(ErrorKind::InvalidInput, "URL credentials cannot be encoded")
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// Removes every header that carries credentials (before a request to another origin).
+pub fn strip_credentials(headers: &mut HeaderMap) {
+    headers.remove(AUTHORIZATION);
+    headers.remove(COOKIE);
+    headers.remove(PROXY_AUTHORIZATION);
+}
+
+fn header_text(headers: &HeaderMap, name: http::header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+/// `30s`, `1.5s`, `250ms`: durations as people write them.
+pub fn humanize(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms >= 1000 && ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else if ms >= 1000 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_uri_drops_credentials_and_fragment() {
+        let u = Url::parse("http://us%20er:p%40ss@a.test:8080/p?q=1#frag").unwrap();
+        assert_eq!(
+            request_uri(&u).unwrap().to_string(),
+            "http://a.test:8080/p?q=1"
+        );
+        assert_eq!(
+            basic_auth(&u).unwrap().to_str().unwrap(),
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode("us er:p@ss")
+            )
+        );
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        use std::time::Duration;
+        assert_eq!(humanize(Duration::from_secs(30)), "30s");
+        assert_eq!(humanize(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(humanize(Duration::from_millis(250)), "250ms");
+    }
+}

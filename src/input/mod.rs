@@ -1,0 +1,55 @@
+//! The input stage: arguments, files and stdin become a lazy stream of [`Request`]s.
+//!
+//! It knows nothing of HTTP beyond URL syntax. A line that is not a fetchable http(s) URL still
+//! becomes a request — one whose target is an error — so that it yields exactly one
+//! `invalid_input` record and causes no network I/O.
+
+mod lines;
+mod target;
+
+pub use lines::{count_inputs, read_lines, spawn_reader, LineSource, MAX_LINE};
+pub use target::parse_target;
+
+use url::Url;
+
+/// One unit of work as the input stage sees it: what the user wrote and the URL it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The input as given (lossily decoded when it was not UTF-8), for the record's `input`.
+    pub input: String,
+    /// The URL to fetch, or why the input is not one.
+    pub target: Result<Url, String>,
+}
+
+impl Request {
+    /// A request for `url`.
+    pub fn new(url: Url) -> Self {
+        Request {
+            input: url.as_str().to_owned(),
+            target: Ok(url),
+        }
+    }
+
+    /// A request parsed from one input line (already stripped of its line end).
+    pub fn from_line(line: &[u8]) -> Self {
+        match std::str::from_utf8(line) {
+            Ok(s) => Request {
+                input: s.to_owned(),
+                target: parse_target(s),
+            },
+            Err(_) => Request {
+                input: String::from_utf8_lossy(line).into_owned(),
+                target: Err("input is not valid UTF-8".to_owned()),
+            },
+        }
+    }
+
+    /// A request for a line that was too long to keep; `prefix` is its start, for the record.
+    pub fn too_long(prefix: &[u8]) -> Self {
+        let shown = &prefix[..prefix.len().min(256)];
+        Request {
+            input: format!("{}…", String::from_utf8_lossy(shown)),
+            target: Err(format!("input line is longer than {} KiB", MAX_LINE / 1024)),
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! `volley`: parse the command line, build the engine, stream inputs through it, write one
+//! record per input, and map the outcome to an exit code.
+
+mod cli;
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use clap::Parser;
+use futures_util::StreamExt;
+use volley::input::{count_inputs, spawn_reader};
+use volley::output::progress::Progress;
+use volley::output::summary::Summary;
+use volley::output::writer::RecordWriter;
+
+use cli::args::Args;
+use cli::settings::{Plan, Total, Usage};
+
+/// Every record was ok.
+const EXIT_OK: u8 = 0;
+/// At least one record was not ok.
+const EXIT_NOT_OK: u8 = 1;
+/// Bad usage or configuration; nothing was fetched.
+const EXIT_USAGE: u8 = 2;
+/// The run was interrupted.
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let plan = match Plan::from_args(args) {
+        Ok(p) => p,
+        Err(Usage(msg)) => return usage_error(&msg),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("volley: cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let code = runtime.block_on(run(plan));
+    // Input threads blocked on a terminal or pipe must not hold the process open.
+    runtime.shutdown_background();
+    ExitCode::from(code)
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("volley: {msg}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+async fn run(plan: Plan) -> u8 {
+    let volley = match plan.builder.build() {
+        Ok(v) => v,
+        Err(msg) => {
+            eprintln!("volley: {msg}");
+            return EXIT_USAGE;
+        }
+    };
+    let total = Arc::new(AtomicU64::new(0));
+    match plan.total {
+        Total::Known(n) => total.store(n, Ordering::Relaxed),
+        Total::CountFile(path) => {
+            let total = total.clone();
+            std::thread::spawn(move || {
+                if let Ok(n) = std::fs::File::open(path).and_then(count_inputs) {
+                    total.store(n, Ordering::Relaxed);
+                }
+            });
+        }
+        Total::Unknown => {}
+    }
+    let (rx, reader) = spawn_reader(plan.sources, 4096);
+    let requests = Box::pin(futures_util::stream::unfold(rx, |mut rx| async {
+        rx.recv().await.map(|r| (r, rx))
+    }));
+    let mut records = volley.run(requests);
+    let interrupter = records.interrupter();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            interrupter.interrupt();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nvolley: interrupted again; exiting now");
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        }
+    });
+    let interrupter = records.interrupter();
+
+    let (out, line_buffered): (Box<dyn Write + Send>, bool) = match plan.output {
+        Some((_, file)) => (Box::new(file), false),
+        None => (Box::new(io::stdout()), io::stdout().is_terminal()),
+    };
+    let mut writer = RecordWriter::new(out, plan.printer, line_buffered);
+    let mut summary = Summary::new();
+    let mut progress = plan.progress.then(|| Progress::new(total.clone()));
+    let mut told_interrupt = false;
+    let started = std::time::Instant::now();
+
+    loop {
+        let next = match futures_util::FutureExt::now_or_never(records.next()) {
+            Some(n) => n,
+            None => {
+                // Nothing ready: a good moment to write out, if something has waited long
+                // enough; otherwise wait for the next record or the flush deadline.
+                if let Some(deadline) = writer.deadline() {
+                    if deadline <= std::time::Instant::now() {
+                        if let Err(e) = writer.flush() {
+                            return output_error(e);
+                        }
+                    }
+                }
+                match writer.deadline() {
+                    Some(d) => match tokio::time::timeout_at(d.into(), records.next()).await {
+                        Ok(n) => n,
+                        Err(_) => {
+                            if let Err(e) = writer.flush() {
+                                return output_error(e);
+                            }
+                            continue;
+                        }
+                    },
+                    None => records.next().await,
+                }
+            }
+        };
+        let Some(rec) = next else { break };
+        summary.add(&rec);
+        if let Err(e) = writer.write(&rec) {
+            return output_error(e);
+        }
+        if let Some(p) = progress.as_mut() {
+            if interrupter.is_interrupted() && !told_interrupt {
+                told_interrupt = true;
+                p.clear();
+                eprintln!(
+                    "volley: interrupted; finishing requests in flight (Ctrl-C again to quit now)"
+                );
+            }
+            p.tick(summary.done(), summary.failed());
+        }
+    }
+    if let Err(e) = writer.flush() {
+        return output_error(e);
+    }
+    if let Some(p) = progress.as_mut() {
+        p.clear();
+    }
+    let read_error = match reader.join() {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some("the input reader crashed".to_owned()),
+    };
+    if !plan.quiet {
+        eprint!("{}", summary.render(started.elapsed(), plan.color_stderr));
+    }
+    if let Some(e) = &read_error {
+        eprintln!("volley: reading input failed: {e}");
+    }
+    if interrupter.is_interrupted() {
+        EXIT_INTERRUPTED
+    } else if summary.failed() > 0 || read_error.is_some() {
+        EXIT_NOT_OK
+    } else {
+        EXIT_OK
+    }
+}
+
+/// A broken pipe means the reader went away (`volley … | head`): a quiet, successful end.
+/// Any other write error (a full disk) is reported.
+fn output_error(e: io::Error) -> u8 {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        return EXIT_OK;
+    }
+    eprintln!("volley: cannot write records: {e}");
+    EXIT_NOT_OK
+}

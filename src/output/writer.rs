@@ -1,0 +1,64 @@
+//! The record writer: formats records into one buffer and writes it out — at once on a terminal
+//! (line-buffered), in large blocks in a pipe or file, and never later than a short interval after
+//! the last record, so a slow run still shows its records as they come.
+
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use crate::output::format::Printer;
+use crate::record::Record;
+
+/// Block-buffered output flushes when this much is waiting.
+const BLOCK: usize = 64 * 1024;
+/// …or when the oldest waiting byte is this old and no record is ready.
+pub const MAX_DELAY: Duration = Duration::from_millis(200);
+
+/// Writes formatted records to one destination.
+pub struct RecordWriter {
+    out: Box<dyn Write + Send>,
+    printer: Printer,
+    buf: Vec<u8>,
+    line_buffered: bool,
+    since: Option<Instant>,
+}
+
+impl RecordWriter {
+    /// A writer to `out`; `line_buffered` when `out` is a terminal. Writes the format's header
+    /// (CSV) at once.
+    pub fn new(out: Box<dyn Write + Send>, printer: Printer, line_buffered: bool) -> Self {
+        let mut w = RecordWriter {
+            out,
+            printer,
+            buf: Vec::with_capacity(BLOCK + 4096),
+            line_buffered,
+            since: None,
+        };
+        w.printer.header(&mut w.buf);
+        w
+    }
+
+    /// Formats `rec`; writes out if the buffer policy says so.
+    pub fn write(&mut self, rec: &Record) -> io::Result<()> {
+        self.printer.write(rec, &mut self.buf);
+        self.since.get_or_insert_with(Instant::now);
+        if self.line_buffered || self.buf.len() >= BLOCK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// When the waiting bytes must be written at the latest (None when nothing waits).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.since.map(|t| t + MAX_DELAY)
+    }
+
+    /// Writes out everything waiting.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        self.since = None;
+        self.out.flush()
+    }
+}

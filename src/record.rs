@@ -1,0 +1,258 @@
+//! The shared types that flow between the stages: a [`Record`] is what every input yields, exactly
+//! once, whatever happened to it (DESIGN §2). Its JSON form is the schema users script against, so
+//! field names and order here are a contract guarded by tests.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// What went wrong with one input. The variants and their snake_case names are the `error.kind`
+/// values of the record schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The input line is not a fetchable http(s) URL; nothing was sent.
+    InvalidInput,
+    /// The host name could not be resolved.
+    Dns,
+    /// The TCP connection could not be made (refused, unreachable, connect timeout).
+    Connect,
+    /// The TLS handshake failed (certificate, protocol).
+    Tls,
+    /// The attempt took longer than `--timeout` (headers and body together).
+    Timeout,
+    /// The connection was closed or reset before the exchange completed.
+    Reset,
+    /// The server broke HTTP (malformed response, bad `Location`, truncated or bad encoding).
+    Protocol,
+    /// More redirects than `--max-redirects`, or a loop.
+    TooManyRedirects,
+    /// A redirect to a scheme volley does not follow (not http or https).
+    RedirectRefused,
+    /// The (decoded) body was larger than `--max-body`.
+    BodyTooLarge,
+    /// The host's circuit breaker was open.
+    CircuitOpen,
+    /// The run's `--deadline` passed before this input was done.
+    Deadline,
+    /// The run was interrupted (Ctrl-C) before this input was done.
+    Interrupted,
+    /// A local I/O error (writing a file, reading input).
+    Io,
+}
+
+impl ErrorKind {
+    /// All kinds, in schema order (for histograms and docs).
+    pub const ALL: [ErrorKind; 14] = [
+        ErrorKind::InvalidInput,
+        ErrorKind::Dns,
+        ErrorKind::Connect,
+        ErrorKind::Tls,
+        ErrorKind::Timeout,
+        ErrorKind::Reset,
+        ErrorKind::Protocol,
+        ErrorKind::TooManyRedirects,
+        ErrorKind::RedirectRefused,
+        ErrorKind::BodyTooLarge,
+        ErrorKind::CircuitOpen,
+        ErrorKind::Deadline,
+        ErrorKind::Interrupted,
+        ErrorKind::Io,
+    ];
+
+    /// The schema name, e.g. `"too_many_redirects"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::Dns => "dns",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::TooManyRedirects => "too_many_redirects",
+            ErrorKind::RedirectRefused => "redirect_refused",
+            ErrorKind::BodyTooLarge => "body_too_large",
+            ErrorKind::CircuitOpen => "circuit_open",
+            ErrorKind::Deadline => "deadline",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Io => "io",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The `error` object of a record: a kind a user can act on and a human message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordError {
+    /// The machine-readable kind.
+    pub kind: ErrorKind,
+    /// A one-line human explanation. May contain text from the network; printers escape it.
+    pub message: String,
+}
+
+impl RecordError {
+    /// An error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        RecordError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// One result per input. Field order is the JSON field order of the schema (DESIGN §2).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    /// 0-based position of the input among the inputs (skipped blank/comment lines do not count).
+    pub index: u64,
+    /// The input as given (lossily decoded if it was not UTF-8).
+    pub input: String,
+    /// The URL that was requested first (normalised), or null when the input was not a URL.
+    pub url: Option<String>,
+    /// The URL of the last response (after redirects), or null when none arrived.
+    pub final_url: Option<String>,
+    /// The HTTP method of the first request.
+    pub method: String,
+    /// The final response's status whenever one arrived.
+    pub status: Option<u16>,
+    /// The exchange completed without error and the final status is below 400.
+    pub ok: bool,
+    /// The first `<title>` of an HTML document, decoded and collapsed.
+    pub title: Option<String>,
+    /// The final response's `Server` header.
+    pub server: Option<String>,
+    /// The final response's `Content-Type` header.
+    pub content_type: Option<String>,
+    /// The final response's `Content-Length` header, when it sent one.
+    pub content_length: Option<u64>,
+    /// Body bytes received after decoding (up to the point an error stopped the read).
+    pub bytes: u64,
+    /// Redirects followed.
+    pub redirects: u32,
+    /// Attempts made (0 when nothing was sent).
+    pub attempts: u32,
+    /// Time from the first request start to the end of the last body, in milliseconds.
+    pub elapsed_ms: f64,
+    /// Extracted values by name (empty unless extractors were given).
+    pub extract: serde_json::Map<String, serde_json::Value>,
+    /// Where the body was saved, when `--save` is used.
+    pub saved_to: Option<String>,
+    /// Null when the exchange completed; otherwise what went wrong.
+    pub error: Option<RecordError>,
+}
+
+impl Record {
+    /// A record for input `index` that was never fetched, with `error`. `url` is the parsed URL
+    /// when there was one.
+    pub fn unfetched(
+        index: u64,
+        input: String,
+        url: Option<String>,
+        method: &str,
+        error: RecordError,
+    ) -> Self {
+        Record {
+            index,
+            input,
+            url,
+            final_url: None,
+            method: method.to_owned(),
+            status: None,
+            ok: false,
+            title: None,
+            server: None,
+            content_type: None,
+            content_length: None,
+            bytes: 0,
+            redirects: 0,
+            attempts: 0,
+            elapsed_ms: 0.0,
+            extract: serde_json::Map::new(),
+            saved_to: None,
+            error: Some(error),
+        }
+    }
+
+    /// The host of the requested URL, if any (for per-host summaries).
+    pub fn host(&self) -> Option<&str> {
+        let url = self.url.as_deref()?;
+        let rest = url.split_once("://")?.1;
+        let authority = rest.split(['/', '?', '#']).next()?;
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        Some(host)
+    }
+}
+
+/// The names of the record's fields in schema order (for `--fields` validation and CSV headers).
+pub const FIELDS: [&str; 18] = [
+    "index",
+    "input",
+    "url",
+    "final_url",
+    "method",
+    "status",
+    "ok",
+    "title",
+    "server",
+    "content_type",
+    "content_length",
+    "bytes",
+    "redirects",
+    "attempts",
+    "elapsed_ms",
+    "extract",
+    "saved_to",
+    "error",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_field_order_matches_schema() {
+        let r = Record::unfetched(
+            3,
+            "ftp://x".into(),
+            None,
+            "GET",
+            RecordError::new(ErrorKind::InvalidInput, "unsupported scheme `ftp`"),
+        );
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(
+            json,
+            r#"{"index":3,"input":"ftp://x","url":null,"final_url":null,"method":"GET","status":null,"ok":false,"title":null,"server":null,"content_type":null,"content_length":null,"bytes":0,"redirects":0,"attempts":0,"elapsed_ms":0.0,"extract":{},"saved_to":null,"error":{"kind":"invalid_input","message":"unsupported scheme `ftp`"}}"#
+        );
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(keys.len(), FIELDS.len());
+    }
+
+    #[test]
+    fn kind_names_are_snake_case() {
+        for k in ErrorKind::ALL {
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+        }
+    }
+
+    #[test]
+    fn host_of_record() {
+        let mut r = Record::unfetched(
+            0,
+            String::new(),
+            Some("http://u:p@127.0.0.2:8080/a?b".into()),
+            "GET",
+            RecordError::new(ErrorKind::Connect, "x"),
+        );
+        assert_eq!(r.host(), Some("127.0.0.2:8080"));
+        r.url = None;
+        assert_eq!(r.host(), None);
+    }
+}
