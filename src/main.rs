@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::Parser as _;
 use futures_util::StreamExt;
 use volley::input::{count_inputs, spawn_reader};
 use volley::output::progress::Progress;
@@ -28,7 +28,10 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => return clap_error(e),
+    };
     let plan = match Plan::from_args(args) {
         Ok(p) => p,
         Err(Usage(msg)) => return usage_error(&msg),
@@ -47,6 +50,20 @@ fn main() -> ExitCode {
     // Input threads blocked on a terminal or pipe must not hold the process open.
     runtime.shutdown_background();
     ExitCode::from(code)
+}
+
+/// Help and version go to stdout with success; any other parse error is one line naming the
+/// flag, and exit 2.
+fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    usage_error(&format!("{first} (see volley --help)"))
 }
 
 fn usage_error(msg: &str) -> ExitCode {

@@ -50,11 +50,12 @@ fn kind_of(e: &(dyn StdError + 'static)) -> Option<ErrorKind> {
         return Some(ErrorKind::Tls);
     }
     if let Some(io) = e.downcast_ref::<io::Error>() {
-        if io
-            .get_ref()
-            .is_some_and(|inner| inner.is::<rustls::Error>())
-        {
-            return Some(ErrorKind::Tls);
+        // hyper-rustls wraps the handshake's io::Error (which wraps the rustls error) in
+        // another io::Error: look through every layer before trusting the outer kind.
+        if let Some(inner) = io.get_ref() {
+            if let Some(kind @ ErrorKind::Tls) = kind_of(inner) {
+                return Some(kind);
+            }
         }
         return match io.kind() {
             io::ErrorKind::TimedOut => Some(ErrorKind::Timeout),
@@ -127,6 +128,14 @@ mod tests {
         );
         let e = classify(&Wrap("client error (Connect)", Box::new(tls)));
         assert_eq!(e.kind, ErrorKind::Tls);
+        let twice = io::Error::other(io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        ));
+        assert_eq!(
+            classify(&Wrap("client error", Box::new(twice))).kind,
+            ErrorKind::Tls
+        );
         assert_eq!(e.message, "invalid peer certificate: UnknownIssuer");
     }
 

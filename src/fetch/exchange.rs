@@ -93,8 +93,9 @@ impl Job {
     }
 }
 
+/// Milliseconds since `since`, to the microsecond (more digits would only be noise).
 fn elapsed_ms(since: Instant) -> f64 {
-    since.elapsed().as_secs_f64() * 1000.0
+    (since.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 /// What the response said, kept outside the exchange's future (see [`BodyProgress`]).
