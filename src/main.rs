@@ -36,10 +36,16 @@ fn main() -> ExitCode {
         Ok(p) => p,
         Err(Usage(msg)) => return usage_error(&msg),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // One event-loop thread is the fastest on small machines, where the kernel's network stack
+    // (and often the server) need the other cores; more threads pay off for TLS-heavy runs.
+    let mut rt = if plan.threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(plan.threads);
+        b
+    };
+    let runtime = match rt.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("volley: cannot start the runtime: {e}");

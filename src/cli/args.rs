@@ -149,6 +149,15 @@ pub struct Args {
     )]
     pub max_body: String,
 
+    /// Event-loop threads (more helps TLS-heavy runs on machines with many cores).
+    #[arg(
+        long = "threads",
+        value_name = "N",
+        default_value_t = 1,
+        help_heading = "Limits"
+    )]
+    pub threads: usize,
+
     /// Write records to FILE instead of stdout.
     #[arg(
         short = 'o',

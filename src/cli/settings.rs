@@ -28,6 +28,8 @@ pub struct Plan {
     pub quiet: bool,
     pub progress: bool,
     pub color_stderr: bool,
+    /// Event-loop threads.
+    pub threads: usize,
 }
 
 /// What is known of the number of inputs before the run.
@@ -66,6 +68,9 @@ impl Plan {
             return Err(Usage("--connect-timeout: must be greater than zero".into()));
         }
         b = b.timeout(timeout).connect_timeout(connect);
+        if args.threads == 0 || args.threads > 1024 {
+            return Err(Usage("--threads: must be between 1 and 1024".into()));
+        }
         b = b.max_body(flag("--max-body", values::size(&args.max_body))?);
         b = b
             .follow_redirects(!args.no_follow)
@@ -159,6 +164,7 @@ impl Plan {
             quiet: args.quiet,
             progress: !args.quiet && !args.no_progress && stderr_tty,
             color_stderr: color_err,
+            threads: args.threads,
         })
     }
 }
