@@ -126,45 +126,56 @@ async fn run(plan: Plan) -> u8 {
     let started = std::time::Instant::now();
 
     loop {
+        if !told_interrupt && interrupter.is_interrupted() {
+            told_interrupt = true;
+            if let Some(p) = progress.as_mut() {
+                p.clear();
+            }
+            if !plan.quiet {
+                eprintln!(
+                    "volley: interrupted; finishing requests in flight (Ctrl-C again to quit now)"
+                );
+            }
+        }
         let next = match futures_util::FutureExt::now_or_never(records.next()) {
             Some(n) => n,
             None => {
-                // Nothing ready: a good moment to write out, if something has waited long
-                // enough; otherwise wait for the next record or the flush deadline.
-                if let Some(deadline) = writer.deadline() {
-                    if deadline <= std::time::Instant::now() {
-                        if let Err(e) = writer.flush() {
-                            return output_error(e);
-                        }
+                // Nothing ready: the moment to write out what has waited long enough and to
+                // redraw the progress line; then sleep until a record or the next such moment.
+                let now = std::time::Instant::now();
+                if writer.deadline().is_some_and(|d| d <= now) {
+                    if let Err(e) = writer.flush() {
+                        return output_error(e);
                     }
                 }
-                match writer.deadline() {
-                    Some(d) => match tokio::time::timeout_at(d.into(), records.next()).await {
-                        Ok(n) => n,
-                        Err(_) => {
-                            if let Err(e) = writer.flush() {
-                                return output_error(e);
-                            }
-                            continue;
+                if let Some(p) = progress.as_mut() {
+                    p.tick(summary.done(), summary.failed());
+                }
+                let redraw = progress.as_ref().map(|_| now + Progress::INTERVAL);
+                match writer.deadline().into_iter().chain(redraw).min() {
+                    Some(wake) => {
+                        match tokio::time::timeout_at(wake.into(), records.next()).await {
+                            Ok(n) => n,
+                            Err(_) => continue,
                         }
-                    },
+                    }
                     None => records.next().await,
                 }
             }
         };
         let Some(rec) = next else { break };
         summary.add(&rec);
+        if line_buffered {
+            // Records and the progress line share the terminal: take the line away before a
+            // record is printed; the next tick draws it again.
+            if let Some(p) = progress.as_mut() {
+                p.clear();
+            }
+        }
         if let Err(e) = writer.write(&rec) {
             return output_error(e);
         }
         if let Some(p) = progress.as_mut() {
-            if interrupter.is_interrupted() && !told_interrupt {
-                told_interrupt = true;
-                p.clear();
-                eprintln!(
-                    "volley: interrupted; finishing requests in flight (Ctrl-C again to quit now)"
-                );
-            }
             p.tick(summary.done(), summary.failed());
         }
     }

@@ -114,7 +114,7 @@ pub(crate) async fn drive<S>(
                     Some(r) => r,
                     None if stopping => job.unfinished(interrupted(false)),
                     None => {
-                        sched.push(host_key(&job.url), job);
+                        sched.push_front(host_key(&job.url), job);
                         continue;
                     }
                 };

@@ -6,8 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const REDRAW: Duration = Duration::from_millis(100);
-
 /// Draws and clears the progress line.
 pub struct Progress {
     start: Instant,
@@ -18,6 +16,9 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// The shortest time between two redraws.
+    pub const INTERVAL: Duration = Duration::from_millis(100);
+
     /// A progress line whose total is read from `total` (0 = unknown).
     pub fn new(total: Arc<AtomicU64>) -> Self {
         Progress {
@@ -31,7 +32,7 @@ impl Progress {
     /// Redraws if the last draw is old enough.
     pub fn tick(&mut self, done: u64, failed: u64) {
         let now = Instant::now();
-        if self.last.is_some_and(|t| now - t < REDRAW) {
+        if self.last.is_some_and(|t| now - t < Self::INTERVAL) {
             return;
         }
         self.last = Some(now);

@@ -66,14 +66,28 @@ impl<J> Scheduler<J> {
         self.hosts.len()
     }
 
-    /// Queues `job` for `host`.
+    /// Queues `job` for `host`, behind the jobs already waiting there.
     pub fn push(&mut self, host: HostKey, job: J) {
+        self.enqueue(host, job, false);
+    }
+
+    /// Queues `job` for `host` ahead of the jobs waiting there: for a job already under way
+    /// (its next redirect hop), which should not wait behind inputs that have not started.
+    pub fn push_front(&mut self, host: HostKey, job: J) {
+        self.enqueue(host, job, true);
+    }
+
+    fn enqueue(&mut self, host: HostKey, job: J, front: bool) {
         let h = self.hosts.entry(host.clone()).or_insert_with(|| Host {
             running: 0,
             waiting: VecDeque::new(),
             in_ring: false,
         });
-        h.waiting.push_back(job);
+        if front {
+            h.waiting.push_front(job);
+        } else {
+            h.waiting.push_back(job);
+        }
         self.waiting += 1;
         if !h.in_ring && h.running < self.per_host {
             h.in_ring = true;
@@ -183,6 +197,17 @@ mod tests {
     }
 
     #[test]
+    fn continuing_jobs_go_first() {
+        let mut s = Scheduler::new(1, 1);
+        s.push(key("a"), "new1");
+        s.push(key("a"), "new2");
+        s.push_front(key("a"), "hop");
+        assert_eq!(s.start_next().unwrap().1, "hop");
+        s.finish(&key("a"));
+        assert_eq!(s.start_next().unwrap().1, "new1");
+    }
+
+    #[test]
     fn hosts_take_turns() {
         let mut s = Scheduler::new(1, 5);
         for j in ["a1", "a2", "a3"] {
@@ -237,7 +262,6 @@ mod tests {
             for h in ["a", "b", "c", "d", "e"] {
                 assert!(running.iter().filter(|r| &***r == h).count() <= 3);
             }
-            // Work-conserving: a free slot with a runnable job is never left idle for long.
             assert_eq!(s.running(), running.len());
         }
         assert_eq!(pushed, finished + s.running() + s.waiting());
