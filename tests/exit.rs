@@ -8,24 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{run, run_args, volley, wait_output, Output};
-
-/// Asserts the run exited with `code`, with its output in the message.
-fn assert_code(out: &Output, code: i32) {
-    assert_eq!(
-        out.code,
-        Some(code),
-        "exit code; stderr: {}\nstdout: {}",
-        out.stderr,
-        out.stdout
-    );
-}
-
-/// A local port that nothing listens on (bound, then released).
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
+use support::{assert_code, closed_port, run, run_args, volley, wait_exit, wait_output};
 
 // ---------------------------------------------------------------------------------------------
 // 0 and 1
@@ -231,22 +214,6 @@ fn broken_pipe_on_stdout_ends_quietly_with_0() {
     assert!(!lower.contains("panic"), "{stderr}");
     assert!(!lower.contains("broken pipe"), "{stderr}");
     assert!(!lower.contains("os error"), "{stderr}");
-}
-
-/// Waits for `child` to exit, killing it after `limit`; its exit code (None if killed).
-fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
-    let end = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        if Instant::now() > end {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{run, run_with, volley, Output};
+use support::{assert_code, run, run_with, volley, wait_exit, Output};
 use testbed::pages::PLAIN;
 
 /// Runs `volley -j -q ARGS…` with empty stdin.
@@ -36,17 +36,6 @@ fn temp_file(bytes: &[u8]) -> tempfile::NamedTempFile {
 
 fn path_str(f: &tempfile::NamedTempFile) -> &str {
     f.path().to_str().expect("utf-8 temp path")
-}
-
-/// Asserts the run exited with `code`, with its stderr in the message.
-fn assert_code(out: &Output, code: i32) {
-    assert_eq!(
-        out.code,
-        Some(code),
-        "exit code; stderr: {}\nstdout: {}",
-        out.stderr,
-        out.stdout
-    );
 }
 
 /// The records by index, asserting that indexes are exactly `0..n`, each once.
@@ -441,7 +430,7 @@ fn stdin_is_streamed_fetching_and_output_start_before_input_ends() {
     let first = rx.recv_timeout(Duration::from_secs(10));
     let requests_before_eof = srv.request_count();
     drop(stdin);
-    let status = wait_child(&mut child, Duration::from_secs(20));
+    let status = wait_exit(&mut child, Duration::from_secs(20));
     let rest: Vec<String> = rx.iter().collect();
     let _ = reader.join();
     assert_eq!(requests_before_eof, 1, "no request before the input ended");
@@ -451,22 +440,6 @@ fn stdin_is_streamed_fetching_and_output_start_before_input_ends() {
     assert_eq!(rec["index"], 0);
     assert!(rest.is_empty(), "extra output: {rest:?}");
     assert_eq!(status, Some(0));
-}
-
-/// Waits for `child` to exit (killing it after `limit`); its exit code.
-fn wait_child(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
-    let end = std::time::Instant::now() + limit;
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s.code();
-        }
-        if std::time::Instant::now() > end {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 #[test]

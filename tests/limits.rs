@@ -4,61 +4,12 @@
 
 mod support;
 
-use std::ffi::OsStr;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::time::{Duration, Instant};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
 
 use serde_json::Value;
+use support::{closed_port, run_jsonl_timed, single_timed};
 use testbed::Server;
-
-/// No run of the binary in this file may take longer than this (the test then fails).
-const LIMIT: Duration = Duration::from_secs(30);
-
-/// Runs `volley -j -q ARGS…` with empty stdin; returns its output and how long it ran.
-fn run_jsonl<I, S>(args: I) -> (support::Output, Duration)
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let mut cmd = support::volley();
-    cmd.args(["-j", "-q"]).args(args);
-    let t0 = Instant::now();
-    let out = support::run_with(cmd, b"", LIMIT);
-    let took = t0.elapsed();
-    assert!(
-        out.code.is_some(),
-        "volley was killed after {LIMIT:?}; stdout:\n{}\nstderr:\n{}",
-        out.stdout,
-        out.stderr
-    );
-    (out, took)
-}
-
-/// Runs volley on one input and returns its only record, checking the exit code matches `ok`.
-fn single<I, S>(args: I) -> (Value, Duration)
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let (out, took) = run_jsonl(args);
-    let recs = out.records();
-    assert_eq!(
-        recs.len(),
-        1,
-        "stdout:\n{}\nstderr:\n{}",
-        out.stdout,
-        out.stderr
-    );
-    let r = recs.into_iter().next().unwrap();
-    let want = if r["ok"] == true { 0 } else { 1 };
-    assert_eq!(
-        out.code,
-        Some(want),
-        "exit code for {r}\nstderr:\n{}",
-        out.stderr
-    );
-    (r, took)
-}
 
 /// Asserts every record is ok and there are `n` of them, one per index.
 fn assert_all_ok(out: &support::Output, n: usize) {
@@ -73,19 +24,11 @@ fn assert_all_ok(out: &support::Output, n: usize) {
     assert_eq!(out.code, Some(0), "stderr:\n{}", out.stderr);
 }
 
-/// A local port with nothing listening on it (bound, then released).
-fn closed_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    drop(l);
-    port
-}
-
 #[test]
 fn concurrency_limit_is_reached_and_never_exceeded() {
     let srv = Server::start();
     let urls: Vec<String> = (0..40).map(|_| srv.url("/delay/50")).collect();
-    let (out, _) = run_jsonl(["-c", "4"].iter().map(|s| s.to_string()).chain(urls));
+    let (out, _) = run_jsonl_timed(["-c", "4"].iter().map(|s| s.to_string()).chain(urls));
     assert_all_ok(&out, 40);
     assert_eq!(srv.request_count(), 40);
     assert_eq!(srv.max_concurrent(), 4);
@@ -103,7 +46,7 @@ fn per_host_limit_holds_on_every_host() {
             args.push(srv.host_url(h, "/delay/50"));
         }
     }
-    let (out, _) = run_jsonl(&args);
+    let (out, _) = run_jsonl_timed(&args);
     assert_all_ok(&out, 30);
     for h in 0..3 {
         assert_eq!(srv.max_concurrent_host(h), 2, "host {h}");
@@ -138,7 +81,7 @@ fn a_slow_host_does_not_stall_the_others() {
         }
         fast_left -= n;
     }
-    let (out, _) = run_jsonl(&args);
+    let (out, _) = run_jsonl_timed(&args);
     let recs = out.records();
     assert_eq!(recs.len(), 106, "stderr:\n{}", out.stderr);
     let is_slow = |r: &Value| r["url"] == slow.as_str();
@@ -170,7 +113,7 @@ fn a_slow_host_does_not_stall_the_others() {
 fn one_host_with_c1_reuses_one_keep_alive_connection() {
     let srv = Server::start();
     let urls: Vec<String> = (0..50).map(|i| srv.url(&format!("/page/{i}"))).collect();
-    let (out, _) = run_jsonl(["-c", "1"].iter().map(|s| s.to_string()).chain(urls));
+    let (out, _) = run_jsonl_timed(["-c", "1"].iter().map(|s| s.to_string()).chain(urls));
     assert_all_ok(&out, 50);
     assert_eq!(srv.request_count(), 50);
     assert_eq!(srv.connections(), 1);
@@ -183,7 +126,7 @@ fn timeout_covers_a_dripping_body() {
     let srv = Server::start();
     // 100 bytes, one every 100 ms: 10 s in all, far past --timeout 1s.
     let url = srv.url("/drip?bytes=100&interval_ms=100");
-    let (r, took) = single(["--timeout", "1s", &url]);
+    let (r, took) = single_timed(["--timeout", "1s", &url]);
     assert_eq!(r["error"]["kind"], "timeout", "{r}");
     assert_eq!(r["status"], 200, "the head arrived before the timeout: {r}");
     assert_eq!(r["ok"], false, "{r}");
@@ -194,7 +137,7 @@ fn timeout_covers_a_dripping_body() {
 #[test]
 fn timeout_on_a_server_that_never_answers() {
     let srv = Server::start();
-    let (r, took) = single(["--timeout", "500ms", &srv.url("/hang")]);
+    let (r, took) = single_timed(["--timeout", "500ms", &srv.url("/hang")]);
     assert_eq!(r["error"]["kind"], "timeout", "{r}");
     assert!(r["status"].is_null(), "{r}");
     assert!(r["final_url"].is_null(), "{r}");
@@ -205,7 +148,7 @@ fn timeout_on_a_server_that_never_answers() {
 #[test]
 fn refused_connection_is_a_connect_error() {
     let url = format!("http://127.0.0.1:{}/", closed_port());
-    let (r, _) = single([&url]);
+    let (r, _) = single_timed([&url]);
     assert_eq!(r["error"]["kind"], "connect", "{r}");
     assert!(r["status"].is_null(), "{r}");
     assert_eq!(r["url"], url.as_str(), "{r}");
@@ -215,7 +158,7 @@ fn refused_connection_is_a_connect_error() {
 #[test]
 fn unresolvable_host_is_a_dns_error() {
     // `.invalid` never resolves (RFC 6761).
-    let (r, took) = single(["--timeout", "10s", "http://nonexistent.invalid/"]);
+    let (r, took) = single_timed(["--timeout", "10s", "http://nonexistent.invalid/"]);
     assert_eq!(r["error"]["kind"], "dns", "{r}");
     assert!(r["status"].is_null(), "{r}");
     assert_eq!(r["ok"], false, "{r}");
@@ -266,7 +209,7 @@ fn connect_timeout_ends_a_connect_that_never_completes() {
         return;
     };
     let url = format!("http://{}/", hole.addr);
-    let (r, took) = single(["--connect-timeout", "200ms", "--timeout", "20s", &url]);
+    let (r, took) = single_timed(["--connect-timeout", "200ms", "--timeout", "20s", &url]);
     assert_eq!(r["error"]["kind"], "timeout", "{r}");
     let msg = r["error"]["message"].as_str().unwrap();
     assert!(
@@ -283,7 +226,7 @@ fn resolve_override_fetches_from_the_given_address_with_the_original_host() {
     let port = srv.host_addr(0).port();
     let url = format!("http://example.test:{port}/title/plain");
     let resolve = format!("example.test:{port}:127.0.0.1");
-    let (r, _) = single(["--resolve", &resolve, &url]);
+    let (r, _) = single_timed(["--resolve", &resolve, &url]);
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(r["status"], 200, "{r}");
     assert_eq!(r["title"], "Hello testbed", "{r}");
@@ -305,7 +248,7 @@ fn resolve_override_applies_to_its_port_only() {
     let port = srv.host_addr(0).port();
     let url = format!("http://nonexistent.invalid:{port}/title/plain");
     let resolve = format!("nonexistent.invalid:{}:127.0.0.1", closed_port());
-    let (r, _) = single(["--resolve", &resolve, &url]);
+    let (r, _) = single_timed(["--resolve", &resolve, &url]);
     assert_eq!(r["error"]["kind"], "dns", "{r}");
     assert_eq!(srv.request_count(), 0);
 }

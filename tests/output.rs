@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{json, Value};
-use support::{run, run_args, volley, Output};
+use support::{assert_code, closed_port, run, run_args, volley, Output};
 use testbed::pages::{expected_title, HTML_UTF8, PLAIN};
 
 /// The schema's keys, in order (DESIGN §2).
@@ -36,17 +36,6 @@ const SCHEMA_KEYS: [&str; 18] = [
 /// The default CSV header: the schema with `error` split in two (see `src/output/format.rs`).
 const CSV_HEADER: &str = "index,input,url,final_url,method,status,ok,title,server,content_type,\
 content_length,bytes,redirects,attempts,elapsed_ms,extract,saved_to,error_kind,error_message";
-
-/// Asserts the run exited with `code`, with its output in the message.
-fn assert_code(out: &Output, code: i32) {
-    assert_eq!(
-        out.code,
-        Some(code),
-        "exit code; stderr: {}\nstdout: {}",
-        out.stderr,
-        out.stdout
-    );
-}
 
 /// The top-level keys of a JSON object, in the order they appear in the text.
 fn keys_in_order(line: &str) -> Vec<String> {
@@ -126,11 +115,6 @@ fn is_elapsed(s: &str) -> bool {
     }
 }
 
-/// `volley ARGS…` with empty stdin.
-fn volley_args(args: &[&str]) -> Output {
-    run_args(args)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Text
 
@@ -138,7 +122,7 @@ fn volley_args(args: &[&str]) -> Output {
 fn text_line_for_an_ok_page() {
     let srv = testbed::Server::start();
     let url = srv.url("/title/plain");
-    let out = volley_args(&["-q", &url]);
+    let out = run_args(&["-q", &url]);
     assert_code(&out, 0);
     let prefix = format!("200 {url} [Hello testbed] [testbed] {}B ", PLAIN.len());
     assert!(out.stdout.ends_with('\n'), "{:?}", out.stdout);
@@ -152,7 +136,7 @@ fn text_line_for_an_ok_page() {
 
 #[test]
 fn text_line_for_an_invalid_input() {
-    let out = volley_args(&["-q", "ftp://x/"]);
+    let out = run_args(&["-q", "ftp://x/"]);
     assert_code(&out, 1);
     assert_eq!(
         out.stdout,
@@ -164,7 +148,7 @@ fn text_line_for_an_invalid_input() {
 fn text_line_for_a_404_page() {
     let srv = testbed::Server::start();
     let url = srv.url("/nope");
-    let out = volley_args(&["-q", &url]);
+    let out = run_args(&["-q", &url]);
     assert_code(&out, 1);
     let body_len = testbed::pages::small("Not Found", "no such route").len();
     let prefix = format!("404 {url} [Not Found] [testbed] {body_len}B ");
@@ -183,7 +167,7 @@ fn text_lines_one_per_input() {
     let mut args = vec!["-q".to_owned()];
     args.extend(urls.iter().cloned());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = volley_args(&args);
+    let out = run_args(&args);
     assert_code(&out, 0);
     let mut titles: Vec<String> = out
         .stdout
@@ -208,7 +192,7 @@ fn text_lines_one_per_input() {
 fn jsonl_record_has_the_schema_keys_in_order_and_exact_values() {
     let srv = testbed::Server::start();
     let url = srv.url("/title/plain");
-    let out = volley_args(&["-j", "-q", &url]);
+    let out = run_args(&["-j", "-q", &url]);
     assert_code(&out, 0);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 1, "{:?}", out.stdout);
@@ -290,12 +274,6 @@ fn jsonl_every_line_parses_with_schema_keys_for_every_outcome() {
     assert_eq!(recs[6]["ok"], false);
 }
 
-/// A local port that nothing listens on (bound, then released).
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 // ---------------------------------------------------------------------------------------------
 // CSV
 
@@ -303,7 +281,7 @@ fn closed_port() -> u16 {
 fn csv_header_and_one_row_per_input() {
     let srv = testbed::Server::start();
     let url = srv.url("/title/plain");
-    let out = volley_args(&["--csv", "-q", &url, "ftp://x/"]);
+    let out = run_args(&["--csv", "-q", &url, "ftp://x/"]);
     assert_code(&out, 1);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{:?}", out.stdout);
@@ -365,7 +343,7 @@ fn csv_quotes_cells_with_commas_and_quotes() {
     // The path keeps its comma, so input, url, final_url and the title (`Page a,b`) all hold one.
     let url = srv.url("/page/a,b");
     let server = srv.url("/headers?Server=say%20%22hi%22");
-    let out = volley_args(&[
+    let out = run_args(&[
         "--csv",
         "-q",
         "--fields",
@@ -396,7 +374,7 @@ fn csv_neutralises_formulas_from_the_network_and_the_input() {
     let eq = srv.url("/headers?Server=%3D1%2B2");
     let eq_comma = srv.url("/headers?Server=%3DSUM(A1)%2C1");
     let at = srv.url("/headers?Server=%40x");
-    let out = volley_args(&[
+    let out = run_args(&[
         "--csv",
         "-q",
         "--fields",
@@ -412,7 +390,7 @@ fn csv_neutralises_formulas_from_the_network_and_the_input() {
     assert_eq!(lines, ["0,'=1+2", "1,\"'=SUM(A1),1\"", "2,'@x"]);
 
     // Inputs are echoed: an invalid input that looks like a formula is neutralised too.
-    let out = volley_args(&[
+    let out = run_args(&[
         "--csv",
         "-q",
         "--fields",
@@ -446,14 +424,14 @@ fn csv_neutralises_formulas_from_the_network_and_the_input() {
 fn fields_select_tab_separated_text_columns() {
     let srv = testbed::Server::start();
     let url = srv.url("/title/plain");
-    let out = volley_args(&["-q", "--fields", "status,url,title", &url]);
+    let out = run_args(&["-q", "--fields", "status,url,title", &url]);
     assert_code(&out, 0);
     assert_eq!(out.stdout, format!("200\t{url}\tHello testbed\n"));
 }
 
 #[test]
 fn fields_in_text_print_null_as_dash() {
-    let out = volley_args(&["-q", "--fields", "status,url,title,error_kind", "ftp://x/"]);
+    let out = run_args(&["-q", "--fields", "status,url,title,error_kind", "ftp://x/"]);
     assert_code(&out, 1);
     assert_eq!(out.stdout, "-\t-\t-\tinvalid_input\n");
 }
@@ -462,7 +440,7 @@ fn fields_in_text_print_null_as_dash() {
 fn fields_select_csv_columns() {
     let srv = testbed::Server::start();
     let url = srv.url("/title/plain");
-    let out = volley_args(&["--csv", "-q", "--fields", "status,url,title", &url]);
+    let out = run_args(&["--csv", "-q", "--fields", "status,url,title", &url]);
     assert_code(&out, 0);
     assert_eq!(
         out.stdout,
@@ -474,7 +452,7 @@ fn fields_select_csv_columns() {
 fn fields_select_jsonl_keys() {
     let srv = testbed::Server::start();
     let url = srv.url("/title/plain");
-    let out = volley_args(&["-j", "-q", "--fields", "status,url,title", &url]);
+    let out = run_args(&["-j", "-q", "--fields", "status,url,title", &url]);
     assert_code(&out, 0);
     assert_eq!(
         out.stdout,
@@ -494,7 +472,7 @@ fn unknown_field_is_a_usage_error_and_nothing_is_fetched() {
         let mut args = vec!["--fields", "status,bogus"];
         args.extend(format);
         args.push(&url);
-        let out = volley_args(&args);
+        let out = run_args(&args);
         assert_code(&out, 2);
         assert_eq!(out.stdout, "", "{args:?}");
         let lines: Vec<&str> = out.stderr.lines().collect();
@@ -516,7 +494,7 @@ fn output_file_gets_the_records_and_stdout_stays_empty() {
     let b = srv.url("/page/2");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("records.jsonl");
-    let out = volley_args(&["-j", "-o", path.to_str().unwrap(), &a, &b]);
+    let out = run_args(&["-j", "-o", path.to_str().unwrap(), &a, &b]);
     assert_code(&out, 0);
     assert_eq!(out.stdout, "");
     assert!(
@@ -545,7 +523,7 @@ fn output_file_is_replaced_not_appended() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.txt");
     std::fs::write(&path, "old content\n".repeat(100)).unwrap();
-    let out = volley_args(&[
+    let out = run_args(&[
         "-q",
         "--fields",
         "status,title",
@@ -620,7 +598,7 @@ const RAW_UNSAFE: [&str; 3] = ["\x1b", "\x07", "\u{202e}"];
 fn text_output_escapes_control_and_bidi_characters() {
     let srv = testbed::Server::start();
     let url = srv.url("/title/control");
-    let out = volley_args(&["-q", &url]);
+    let out = run_args(&["-q", &url]);
     assert_code(&out, 0);
     for raw in RAW_UNSAFE {
         assert!(!out.stdout.contains(raw), "raw {raw:?} in {:?}", out.stdout);
@@ -639,13 +617,13 @@ fn text_output_escapes_control_and_bidi_characters() {
 fn text_fields_and_csv_escape_control_and_bidi_characters() {
     let srv = testbed::Server::start();
     let url = srv.url("/title/control");
-    let out = volley_args(&["-q", "--fields", "title,server", &url]);
+    let out = run_args(&["-q", "--fields", "title,server", &url]);
     assert_code(&out, 0);
     assert_eq!(
         out.stdout,
         "a\\x1b[31mred\\x07bell\\u{202e}rtl\tevil\\u{202e}rtl\n"
     );
-    let out = volley_args(&["-q", "--csv", "--fields", "title,server", &url]);
+    let out = run_args(&["-q", "--csv", "--fields", "title,server", &url]);
     assert_code(&out, 0);
     assert_eq!(
         out.stdout,
@@ -657,7 +635,7 @@ fn text_fields_and_csv_escape_control_and_bidi_characters() {
 fn jsonl_escapes_control_characters_and_parses_back_to_the_original() {
     let srv = testbed::Server::start();
     let url = srv.url("/title/control");
-    let out = volley_args(&["-j", "-q", &url]);
+    let out = run_args(&["-j", "-q", &url]);
     assert_code(&out, 0);
     for raw in RAW_UNSAFE {
         assert!(!out.stdout.contains(raw), "raw {raw:?} in {:?}", out.stdout);
@@ -700,7 +678,7 @@ fn summary_goes_to_stderr_by_default() {
     let srv = testbed::Server::start();
     let a = srv.url("/title/plain");
     let b = srv.url("/status/404");
-    let out = volley_args(&["-j", &a, &b, "ftp://x/"]);
+    let out = run_args(&["-j", &a, &b, "ftp://x/"]);
     assert_code(&out, 1);
     assert_eq!(out.records().len(), 3);
     let first = out.stderr.lines().next().unwrap_or_default();
@@ -715,7 +693,7 @@ fn summary_goes_to_stderr_by_default() {
 fn quiet_prints_no_summary() {
     let srv = testbed::Server::start();
     let url = srv.url("/title/plain");
-    let out = volley_args(&["-q", "-j", &url, "ftp://x/"]);
+    let out = run_args(&["-q", "-j", &url, "ftp://x/"]);
     assert_code(&out, 1);
     assert_eq!(out.stderr, "");
     assert_eq!(out.records().len(), 2);

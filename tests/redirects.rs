@@ -5,58 +5,9 @@
 
 mod support;
 
-use std::ffi::OsStr;
-use std::time::Duration;
-
 use serde_json::Value;
+use support::{run_jsonl, single};
 use testbed::{Seen, Server};
-
-/// No run of the binary in this file may take longer than this (the test then fails).
-const LIMIT: Duration = Duration::from_secs(30);
-
-/// Runs `volley -j -q ARGS…` with empty stdin.
-fn run_jsonl<I, S>(args: I) -> support::Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let mut cmd = support::volley();
-    cmd.args(["-j", "-q"]).args(args);
-    let out = support::run_with(cmd, b"", LIMIT);
-    assert!(
-        out.code.is_some(),
-        "volley was killed after {LIMIT:?}; stdout:\n{}\nstderr:\n{}",
-        out.stdout,
-        out.stderr
-    );
-    out
-}
-
-/// Runs volley on one input and returns its only record, checking the exit code matches `ok`.
-fn single<I, S>(args: I) -> Value
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let out = run_jsonl(args);
-    let recs = out.records();
-    assert_eq!(
-        recs.len(),
-        1,
-        "stdout:\n{}\nstderr:\n{}",
-        out.stdout,
-        out.stderr
-    );
-    let r = recs.into_iter().next().unwrap();
-    let want = if r["ok"] == true { 0 } else { 1 };
-    assert_eq!(
-        out.code,
-        Some(want),
-        "exit code for {r}\nstderr:\n{}",
-        out.stderr
-    );
-    r
-}
 
 /// `/redirect-to?url=<target, percent-encoded>`: a 302 to `target` exactly.
 fn redirect_to(target: &str) -> String {

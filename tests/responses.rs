@@ -6,50 +6,10 @@
 
 mod support;
 
-use std::ffi::OsStr;
-use std::time::Duration;
-
 use serde_json::Value;
+use support::single;
 use testbed::pages::{expected_title, PLAIN};
 use testbed::Server;
-
-/// No run of the binary in this file may take longer than this (the test then fails).
-const LIMIT: Duration = Duration::from_secs(30);
-
-/// Runs volley (`-j -q ARGS…`) on one input and returns its only record, checking the exit
-/// code matches `ok`.
-fn single<I, S>(args: I) -> Value
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let mut cmd = support::volley();
-    cmd.args(["-j", "-q"]).args(args);
-    let out = support::run_with(cmd, b"", LIMIT);
-    assert!(
-        out.code.is_some(),
-        "volley was killed after {LIMIT:?}; stdout:\n{}\nstderr:\n{}",
-        out.stdout,
-        out.stderr
-    );
-    let recs = out.records();
-    assert_eq!(
-        recs.len(),
-        1,
-        "stdout:\n{}\nstderr:\n{}",
-        out.stdout,
-        out.stderr
-    );
-    let r = recs.into_iter().next().unwrap();
-    let want = if r["ok"] == true { 0 } else { 1 };
-    assert_eq!(
-        out.code,
-        Some(want),
-        "exit code for {r}\nstderr:\n{}",
-        out.stderr
-    );
-    r
-}
 
 /// Fetches `path` from a fresh server with `args` before the URL.
 fn fetch(path: &str, args: &[&str]) -> Value {

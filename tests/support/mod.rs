@@ -2,7 +2,9 @@
 //! no test can hang) and read its JSON Lines.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -84,21 +86,116 @@ pub fn wait_output(mut child: Child, limit: Duration) -> Output {
         let _ = se.read_to_end(&mut s);
         s
     });
-    let deadline = Instant::now() + limit;
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let code = wait_exit(&mut child, limit);
     Output {
         code,
         stdout: String::from_utf8_lossy(&t_out.join().unwrap()).into_owned(),
         stderr: String::from_utf8_lossy(&t_err.join().unwrap()).into_owned(),
     }
+}
+
+/// Waits for `child` to exit, killing it after `limit`; its exit code (None if killed).
+pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// No run of the binary through [`run_jsonl`] or [`single`] (and their timed forms) may take
+/// longer than this (the test then fails).
+pub const LIMIT: Duration = Duration::from_secs(30);
+
+/// Runs `volley -j -q ARGS…` with empty stdin, failing if it had to be killed after [`LIMIT`];
+/// returns its output and how long it ran.
+pub fn run_jsonl_timed<I, S>(args: I) -> (Output, Duration)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = volley();
+    cmd.args(["-j", "-q"]).args(args);
+    let t0 = Instant::now();
+    let out = run_with(cmd, b"", LIMIT);
+    let took = t0.elapsed();
+    assert!(
+        out.code.is_some(),
+        "volley was killed after {LIMIT:?}; stdout:\n{}\nstderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
+    (out, took)
+}
+
+/// Runs `volley -j -q ARGS…` with empty stdin, failing if it had to be killed after [`LIMIT`].
+pub fn run_jsonl<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run_jsonl_timed(args).0
+}
+
+/// Runs `volley -j -q ARGS…` on one input and returns its only record and how long the run
+/// took, checking the exit code matches `ok` (0 if ok, else 1).
+pub fn single_timed<I, S>(args: I) -> (Value, Duration)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let (out, took) = run_jsonl_timed(args);
+    let recs = out.records();
+    assert_eq!(
+        recs.len(),
+        1,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
+    let r = recs.into_iter().next().unwrap();
+    let want = if r["ok"] == true { 0 } else { 1 };
+    assert_eq!(
+        out.code,
+        Some(want),
+        "exit code for {r}\nstderr:\n{}",
+        out.stderr
+    );
+    (r, took)
+}
+
+/// Runs `volley -j -q ARGS…` on one input and returns its only record, checking the exit code
+/// matches `ok` (0 if ok, else 1).
+pub fn single<I, S>(args: I) -> Value
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    single_timed(args).0
+}
+
+/// Asserts the run exited with `code`, with its stderr and stdout in the message.
+pub fn assert_code(out: &Output, code: i32) {
+    assert_eq!(
+        out.code,
+        Some(code),
+        "exit code; stderr: {}\nstdout: {}",
+        out.stderr,
+        out.stdout
+    );
+}
+
+/// A local port that nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    port
 }
