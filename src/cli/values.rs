@@ -9,15 +9,9 @@ use http::header::{HeaderName, HeaderValue};
 
 /// `10`, `10s`, `1.5s`, `500ms`, `2m`, `1h` (a bare number is seconds).
 pub fn duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration (e.g. 10s, 500ms, 2m)"))?;
-    let secs = match unit.trim() {
+    let (n, unit) = number_and_unit(s)
+        .ok_or_else(|| format!("`{s}` is not a duration (e.g. 10s, 500ms, 2m)"))?;
+    let secs = match unit {
         "" | "s" | "sec" => n,
         "ms" => n / 1000.0,
         "m" | "min" => n * 60.0,
@@ -32,15 +26,9 @@ pub fn duration(s: &str) -> Result<Duration, String> {
 
 /// `1024`, `512k`/`512KiB`/`512KB`, `8M`/`8MiB`, `1G`/`1GiB` (binary multiples, as curl).
 pub fn size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size (e.g. 8MiB, 512k, 1048576)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+    let (n, unit) = number_and_unit(s)
+        .ok_or_else(|| format!("`{s}` is not a size (e.g. 8MiB, 512k, 1048576)"))?;
+    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
@@ -53,6 +41,16 @@ pub fn size(s: &str) -> Result<u64, String> {
         return Err(format!("`{s}` is too large"));
     }
     Ok(v as u64)
+}
+
+/// Splits `1.5MiB` into `(1.5, "MiB")`; None when there is no leading number.
+fn number_and_unit(s: &str) -> Option<(f64, &str)> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    Some((num.parse().ok()?, unit.trim()))
 }
 
 /// `HOST:PORT:ADDR` where ADDR may be a bracketed IPv6 address.

@@ -1,0 +1,60 @@
+//! The library API: a builder with the command line's knobs, and `run`, which turns a stream of
+//! requests into a stream of records — one per request, in input order with `keep_order`.
+
+use futures_util::StreamExt;
+use volley::{ErrorKind, Request, Volley};
+
+#[tokio::test]
+async fn run_yields_one_record_per_request() {
+    let srv = testbed::Server::start();
+    let requests = vec![
+        Request::from_line(srv.url("/delay/200").as_bytes()),
+        Request::from_line(b"ftp://nope/"),
+        Request::from_line(srv.url("/title/plain").as_bytes()),
+        Request::from_line(srv.url("/status/404").as_bytes()),
+    ];
+    let volley = Volley::builder()
+        .concurrency(4)
+        .keep_order(true)
+        .build()
+        .unwrap();
+    let records: Vec<_> = volley.run(futures_util::stream::iter(requests)).collect().await;
+    let indexes: Vec<u64> = records.iter().map(|r| r.index).collect();
+    assert_eq!(indexes, [0, 1, 2, 3]);
+    assert_eq!(records[0].status, Some(200));
+    assert_eq!(
+        records[1].error.as_ref().map(|e| e.kind),
+        Some(ErrorKind::InvalidInput)
+    );
+    assert_eq!(records[2].title.as_deref(), Some("Hello testbed"));
+    assert_eq!((records[3].status, records[3].ok), (Some(404), false));
+    assert_eq!(srv.request_count(), 3);
+}
+
+// Two workers: the test blocks one of them waiting for the server to see requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupting_gives_every_request_a_record() {
+    let srv = testbed::Server::start();
+    let requests: Vec<Request> = (0..10)
+        .map(|_| Request::from_line(srv.url("/hang").as_bytes()))
+        .collect();
+    let volley = Volley::builder()
+        .concurrency(2)
+        .interrupt_grace(std::time::Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let mut run = volley.run(futures_util::stream::iter(requests));
+    assert!(srv.wait_for_requests(2, std::time::Duration::from_secs(10)));
+    run.interrupter().interrupt();
+    let mut kinds = Vec::new();
+    while let Some(r) = run.next().await {
+        kinds.push(r.error.map(|e| e.kind));
+    }
+    assert_eq!(kinds, vec![Some(ErrorKind::Interrupted); 10]);
+}
+
+#[test]
+fn bad_settings_are_reported_by_build() {
+    let err = Volley::builder().concurrency(0).build().err().unwrap();
+    assert_eq!(err, "concurrency must be at least 1");
+}
