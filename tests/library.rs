@@ -18,7 +18,10 @@ async fn run_yields_one_record_per_request() {
         .keep_order(true)
         .build()
         .unwrap();
-    let records: Vec<_> = volley.run(futures_util::stream::iter(requests)).collect().await;
+    let records: Vec<_> = volley
+        .run(futures_util::stream::iter(requests))
+        .collect()
+        .await;
     let indexes: Vec<u64> = records.iter().map(|r| r.index).collect();
     assert_eq!(indexes, [0, 1, 2, 3]);
     assert_eq!(records[0].status, Some(200));

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_core::Stream;
+use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -67,7 +68,7 @@ pub(crate) async fn drive<S>(
     S: Stream<Item = Request> + Send + Unpin + 'static,
 {
     let mut sched: Scheduler<Job> = Scheduler::new(config.concurrency, config.per_host);
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+    let mut in_flight = FuturesUnordered::new();
     let abort = CancellationToken::new();
     let mut em = Emitter {
         out,
@@ -85,7 +86,7 @@ pub(crate) async fn drive<S>(
     loop {
         if !stopping {
             while let Some((host, job)) = sched.start_next() {
-                spawn_hop(&fetcher, &abort, &done_tx, host, job);
+                in_flight.push(hop(fetcher.clone(), abort.clone(), host, job));
             }
         }
         if input_done && sched.running() == 0 && sched.waiting() == 0 {
@@ -108,7 +109,7 @@ pub(crate) async fn drive<S>(
                 abort.cancel();
                 grace_armed = false;
             }
-            Some((host, job, rec)) = done_rx.recv() => {
+            Some((host, job, rec)) = in_flight.next(), if !in_flight.is_empty() => {
                 sched.finish(&host);
                 let rec = match rec {
                     Some(r) => r,
@@ -156,25 +157,17 @@ pub(crate) async fn drive<S>(
     abort.cancel();
 }
 
-fn spawn_hop(
-    fetcher: &Arc<Fetcher>,
-    abort: &CancellationToken,
-    done: &mpsc::UnboundedSender<Done>,
-    host: HostKey,
-    mut job: Job,
-) {
-    let fetcher = fetcher.clone();
-    let abort = abort.clone();
-    let done = done.clone();
-    tokio::spawn(async move {
-        let finished = {
-            let hop = fetcher.exchange(&mut job);
-            tokio::select! {
-                r = hop => Ok(r),
-                _ = abort.cancelled() => Err(()),
-            }
-        };
-        let rec = finished.unwrap_or_else(|()| Some(job.unfinished(interrupted(false))));
-        let _ = done.send((host, job, rec));
-    });
+/// One hop of one job. Hops run inside the driver's task rather than as tasks of their own:
+/// their work between I/O events is small, and hyper already runs each connection as its own
+/// task, so a task per hop would only add scheduling and wake-ups.
+async fn hop(fetcher: Arc<Fetcher>, abort: CancellationToken, host: HostKey, mut job: Job) -> Done {
+    let finished = {
+        let hop = fetcher.exchange(&mut job);
+        tokio::select! {
+            r = hop => Ok(r),
+            _ = abort.cancelled() => Err(()),
+        }
+    };
+    let rec = finished.unwrap_or_else(|()| Some(job.unfinished(interrupted(false))));
+    (host, job, rec)
 }
