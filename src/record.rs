@@ -15,7 +15,8 @@ pub enum ErrorKind {
     InvalidInput,
     /// The host name could not be resolved.
     Dns,
-    /// The TCP connection could not be made (refused, unreachable, connect timeout).
+    /// The TCP connection could not be made (refused, unreachable). A connect that takes longer
+    /// than `--connect-timeout` is a `timeout`.
     Connect,
     /// The TLS handshake failed (certificate, protocol).
     Tls,
@@ -135,7 +136,7 @@ pub struct Record {
     pub bytes: u64,
     /// Redirects followed.
     pub redirects: u32,
-    /// Attempts made (0 when nothing was sent).
+    /// Tries of this input (0 when nothing was sent). Redirect hops are not tries.
     pub attempts: u32,
     /// Time from the first request start to the end of the last body, in milliseconds.
     pub elapsed_ms: f64,

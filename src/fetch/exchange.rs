@@ -41,7 +41,8 @@ pub struct Job {
     pub body: Bytes,
     /// Redirects followed so far.
     pub redirects: u32,
-    /// Requests sent so far.
+    /// Tries of this input: 1 once its first request is sent, more only when a failure is
+    /// retried. Redirect hops are counted in `redirects`, not here.
     pub attempts: u32,
     /// When the first request started.
     pub started: Option<Instant>,
@@ -133,7 +134,7 @@ impl Fetcher {
     /// was redirected (the job now points at its next hop and must be scheduled again).
     pub async fn exchange(&self, job: &mut Job) -> Option<Record> {
         let started = *job.started.get_or_insert_with(Instant::now);
-        job.attempts += 1;
+        job.attempts = job.attempts.max(1);
         let mut p = Progress::default();
         let outcome = match self.request(job) {
             Err(e) => Outcome::Failed(e),

@@ -1,0 +1,389 @@
+//! Record printers: one [`Record`] in, exactly one line out, in the format the user chose (text for
+//! people, JSON Lines or CSV for programs). The single writer task builds one [`Printer`] and calls
+//! [`Printer::write`] per record into a reused buffer, so this is the hot path of a fast run: it
+//! writes straight into the caller's `Vec<u8>`. JSONL and text allocate nothing else unless
+//! network text actually needs escaping; CSV also builds the JSON text of a non-empty `extract` or
+//! `error` cell before quoting it.
+//!
+//! Every format is terminal-safe (DESIGN §2): text and CSV pass network text through
+//! [`escape_text`](super::sanitize::escape_text); JSON escapes the same characters as `\uXXXX`, so the line is still valid JSON
+//! that parses back to the original string.
+//!
+//! # `--fields`
+//!
+//! Accepted names: every name in [`FIELDS`], plus `error_kind` and `error_message` (the two parts
+//! of `error`), `host` ([`Record::host`]), and `extract.NAME` (one extracted value). They select
+//! and order the keys of a JSONL object, the columns of CSV, and the tab-separated cells of text.
+//!
+//! # CSV columns
+//!
+//! One rule for every column: a field is one cell. Strings are text-escaped, null is an empty
+//! cell, `extract` and `error` are compact JSON (empty for `{}` / null), `extract.NAME` is the
+//! string itself or compact JSON for other values. Without `--fields` the columns are [`FIELDS`]
+//! with `error` replaced by `error_kind,error_message`, so the common case needs no JSON parsing.
+//! String cells starting with `=`, `+`, `-`, `@`, TAB or CR get a leading `'` (OWASP CSV
+//! injection); numbers and booleans never do. Rows end in `\n`, like the other formats.
+
+mod cell;
+mod csv;
+mod jsonl;
+mod text;
+
+pub(crate) use text::write_size;
+
+use self::csv::{write_csv_row, write_csv_text};
+use self::jsonl::write_json_fields;
+use self::text::{write_text_fields, write_text_line};
+use super::sanitize::write_json_str;
+use crate::record::{Record, FIELDS};
+
+/// How records are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// One human-readable line per record (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, in the record schema (DESIGN §2).
+    Jsonl,
+    /// RFC 4180 CSV with a header row; see the module docs for the column rule.
+    Csv,
+}
+
+/// Turns records into lines. Built once (validating `--fields`), then used by the writer task.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    format: Format,
+    /// The selected columns; `None` means the text layout.
+    columns: Option<Vec<Column>>,
+    color: bool,
+}
+
+impl Printer {
+    /// A printer for `format`. `fields` (the `--fields` list, names already split on commas;
+    /// surrounding blanks are ignored) selects and orders the output; see the module docs for the
+    /// accepted names. `color` adds ANSI colours to the default text layout only: `--fields` text,
+    /// JSONL and CSV stay plain because programs read them.
+    ///
+    /// Fails with a message for the user when a field name is unknown, repeated, or the list is
+    /// empty.
+    pub fn new(
+        format: Format,
+        fields: Option<Vec<String>>,
+        color: bool,
+    ) -> Result<Printer, String> {
+        let fields = match fields {
+            Some(names) => Some(parse_fields(&names)?),
+            // JSONL and CSV always have explicit columns; text has a layout of its own.
+            None => match format {
+                Format::Jsonl => Some(FIELDS.iter().filter_map(|f| Field::parse(f)).collect()),
+                Format::Csv => Some(default_csv_fields()),
+                Format::Text => None,
+            },
+        };
+        Ok(Printer {
+            format,
+            columns: fields.map(Column::for_fields),
+            color,
+        })
+    }
+
+    /// Appends the CSV header row (the column names); appends nothing for text and JSONL.
+    pub fn header(&self, out: &mut Vec<u8>) {
+        let (Format::Csv, Some(columns)) = (self.format, &self.columns) else {
+            return;
+        };
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_csv_text(out, column.field.name());
+        }
+        out.push(b'\n');
+    }
+
+    /// Appends exactly one line for `rec`, ending in `\n`.
+    pub fn write(&self, rec: &Record, out: &mut Vec<u8>) {
+        match (self.format, &self.columns) {
+            (Format::Jsonl, Some(columns)) => write_json_fields(out, rec, columns),
+            (Format::Csv, Some(columns)) => write_csv_row(out, rec, columns),
+            (Format::Text, Some(columns)) => write_text_fields(out, rec, columns),
+            // `new` gives JSONL and CSV explicit fields, so only text gets here.
+            (_, None) => write_text_line(out, rec, self.color),
+        }
+        out.push(b'\n');
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fields
+
+/// One selectable column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Field {
+    Index,
+    Input,
+    Url,
+    FinalUrl,
+    Method,
+    Status,
+    Ok,
+    Title,
+    Server,
+    ContentType,
+    ContentLength,
+    Bytes,
+    Redirects,
+    Attempts,
+    ElapsedMs,
+    Extract,
+    SavedTo,
+    Error,
+    ErrorKind,
+    ErrorMessage,
+    Host,
+    /// `extract.NAME`: one extracted value. Holds the whole field name.
+    ExtractKey(Box<str>),
+}
+
+/// The names `--fields` accepts besides [`FIELDS`], for the error message.
+const EXTRA_FIELDS: [&str; 4] = ["error_kind", "error_message", "host", "extract.NAME"];
+
+/// What starts an `extract.NAME` field.
+const EXTRACT_PREFIX: &str = "extract.";
+
+impl Field {
+    fn parse(name: &str) -> Option<Field> {
+        Some(match name {
+            "index" => Field::Index,
+            "input" => Field::Input,
+            "url" => Field::Url,
+            "final_url" => Field::FinalUrl,
+            "method" => Field::Method,
+            "status" => Field::Status,
+            "ok" => Field::Ok,
+            "title" => Field::Title,
+            "server" => Field::Server,
+            "content_type" => Field::ContentType,
+            "content_length" => Field::ContentLength,
+            "bytes" => Field::Bytes,
+            "redirects" => Field::Redirects,
+            "attempts" => Field::Attempts,
+            "elapsed_ms" => Field::ElapsedMs,
+            "extract" => Field::Extract,
+            "saved_to" => Field::SavedTo,
+            "error" => Field::Error,
+            "error_kind" => Field::ErrorKind,
+            "error_message" => Field::ErrorMessage,
+            "host" => Field::Host,
+            _ if name.starts_with(EXTRACT_PREFIX) && name.len() > EXTRACT_PREFIX.len() => {
+                Field::ExtractKey(name.into())
+            }
+            _ => return None,
+        })
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Field::Index => "index",
+            Field::Input => "input",
+            Field::Url => "url",
+            Field::FinalUrl => "final_url",
+            Field::Method => "method",
+            Field::Status => "status",
+            Field::Ok => "ok",
+            Field::Title => "title",
+            Field::Server => "server",
+            Field::ContentType => "content_type",
+            Field::ContentLength => "content_length",
+            Field::Bytes => "bytes",
+            Field::Redirects => "redirects",
+            Field::Attempts => "attempts",
+            Field::ElapsedMs => "elapsed_ms",
+            Field::Extract => "extract",
+            Field::SavedTo => "saved_to",
+            Field::Error => "error",
+            Field::ErrorKind => "error_kind",
+            Field::ErrorMessage => "error_message",
+            Field::Host => "host",
+            Field::ExtractKey(name) => name,
+        }
+    }
+}
+
+/// A selected field, with what the hot path needs precomputed.
+#[derive(Debug, Clone)]
+struct Column {
+    field: Field,
+    /// The JSON key with its punctuation: `{"name":` for the first column, `,"name":` after.
+    json_key: Box<[u8]>,
+}
+
+impl Column {
+    fn for_fields(fields: Vec<Field>) -> Vec<Column> {
+        let columns = fields.into_iter().enumerate().map(|(i, field)| {
+            let mut json_key = vec![if i == 0 { b'{' } else { b',' }];
+            write_json_str(&mut json_key, field.name());
+            json_key.push(b':');
+            Column {
+                field,
+                json_key: json_key.into(),
+            }
+        });
+        columns.collect()
+    }
+}
+
+/// Validates and resolves a `--fields` list.
+fn parse_fields(names: &[String]) -> Result<Vec<Field>, String> {
+    let mut fields = Vec::with_capacity(names.len());
+    for name in names {
+        let name = name.trim();
+        let field = Field::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = FIELDS.iter().chain(&EXTRA_FIELDS).copied().collect();
+            format!(
+                "unknown field `{name}` in --fields (known: {})",
+                known.join(", ")
+            )
+        })?;
+        if fields.contains(&field) {
+            return Err(format!("field `{name}` appears twice in --fields"));
+        }
+        fields.push(field);
+    }
+    if fields.is_empty() {
+        return Err("--fields needs at least one field name".to_owned());
+    }
+    Ok(fields)
+}
+
+/// [`FIELDS`] with `error` split in two (see the module docs).
+fn default_csv_fields() -> Vec<Field> {
+    FIELDS
+        .iter()
+        .flat_map(|&name| match name {
+            "error" => vec![Field::ErrorKind, Field::ErrorMessage],
+            _ => Field::parse(name).into_iter().collect(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The records and helpers here are shared by the tests of every format file.
+
+    use serde_json::Map;
+
+    use super::*;
+    use crate::record::{ErrorKind, RecordError};
+
+    const URL: &str = "http://127.0.0.1:8080/p/1.html";
+
+    pub(super) fn ok_record() -> Record {
+        Record {
+            index: 0,
+            input: URL.into(),
+            url: Some(URL.into()),
+            final_url: Some(URL.into()),
+            method: "GET".into(),
+            status: Some(200),
+            ok: true,
+            title: Some("Page 1".into()),
+            server: Some("nginx".into()),
+            content_type: Some("text/html".into()),
+            content_length: Some(1843),
+            bytes: 1843,
+            redirects: 0,
+            attempts: 1,
+            elapsed_ms: 12.3,
+            extract: Map::new(),
+            saved_to: None,
+            error: None,
+        }
+    }
+
+    pub(super) fn connect_error() -> Record {
+        let mut r = Record::unfetched(
+            1,
+            "127.0.0.2:9".into(),
+            Some("http://127.0.0.2:9/".into()),
+            "GET",
+            RecordError::new(ErrorKind::Connect, "connection refused"),
+        );
+        r.attempts = 3;
+        r.elapsed_ms = 3012.0;
+        r
+    }
+
+    pub(super) fn invalid_input() -> Record {
+        Record::unfetched(
+            3,
+            "ftp://x".into(),
+            None,
+            "GET",
+            RecordError::new(ErrorKind::InvalidInput, "unsupported scheme `ftp`"),
+        )
+    }
+
+    pub(super) fn line(printer: &Printer, rec: &Record) -> String {
+        let mut out = Vec::new();
+        printer.write(rec, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    pub(super) fn printer(format: Format) -> Printer {
+        Printer::new(format, None, false).unwrap()
+    }
+
+    pub(super) fn with_fields(format: Format, fields: &str) -> Printer {
+        let names = fields.split(',').map(String::from).collect();
+        Printer::new(format, Some(names), false).unwrap()
+    }
+
+    pub(super) const EVIL: &str = "Hi\x1b[2J\u{9b}\x7f\u{202e}txt.exe\u{2028}\n";
+
+    #[test]
+    fn fields_errors() {
+        let err = Printer::new(
+            Format::Text,
+            Some(vec!["status".into(), "foo".into()]),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "unknown field `foo` in --fields (known: index, input, url, final_url, method, \
+             status, ok, title, server, content_type, content_length, bytes, redirects, \
+             attempts, elapsed_ms, extract, saved_to, error, error_kind, error_message, host, \
+             extract.NAME)"
+        );
+        let err = Printer::new(Format::Csv, Some(vec!["extract.".into()]), false).unwrap_err();
+        assert!(
+            err.starts_with("unknown field `extract.` in --fields"),
+            "{err}"
+        );
+        let err = Printer::new(
+            Format::Jsonl,
+            Some(vec!["url".into(), " url".into()]),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(err, "field `url` appears twice in --fields");
+        let err = Printer::new(Format::Jsonl, Some(vec![]), false).unwrap_err();
+        assert_eq!(err, "--fields needs at least one field name");
+    }
+
+    #[test]
+    fn every_schema_field_is_selectable_and_round_trips_its_name() {
+        for name in FIELDS
+            .iter()
+            .chain(&["error_kind", "error_message", "host", "extract.x"])
+        {
+            let field = Field::parse(name).unwrap();
+            assert_eq!(field.name(), *name);
+            assert_eq!(
+                Column::for_fields(vec![field])[0].json_key[..],
+                *format!("{{\"{name}\":").as_bytes()
+            );
+        }
+    }
+}
