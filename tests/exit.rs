@@ -138,6 +138,31 @@ fn per_host_zero_is_a_usage_error() {
 }
 
 #[test]
+fn zero_threads_is_a_usage_error() {
+    assert_usage_error(&["--threads", "0"], "--threads");
+}
+
+#[test]
+fn several_event_loop_threads_give_the_same_records() {
+    let srv = testbed::Server::builder().hosts(2).start();
+    let urls: Vec<String> = (0..40)
+        .map(|i| srv.host_url(i % 2, &format!("/page/{i}")))
+        .collect();
+    let mut c = volley();
+    c.args(["-j", "-q", "--threads", "3", "-c", "8", "--keep-order"])
+        .args(&urls);
+    let out = run(c);
+    assert_code(&out, 0);
+    let recs = out.records();
+    assert_eq!(recs.len(), 40);
+    for (i, r) in recs.iter().enumerate() {
+        assert_eq!(r["index"], i as u64);
+        assert_eq!(r["title"], format!("Page {i}"));
+    }
+    assert_eq!(srv.request_count(), 40);
+}
+
+#[test]
 fn unknown_flag_is_a_usage_error() {
     assert_usage_error(&["--bogus"], "--bogus");
 }
