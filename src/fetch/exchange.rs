@@ -73,7 +73,7 @@ impl Job {
         let mut r = Record::unfetched(
             self.index,
             self.input.clone(),
-            Some(self.first_url.to_string()),
+            Some(self.first_url.as_str().to_owned()),
             self.first_method.as_str(),
             error,
         );
@@ -163,8 +163,8 @@ impl Fetcher {
         Some(Record {
             index: job.index,
             input: std::mem::take(&mut job.input),
-            url: Some(job.first_url.to_string()),
-            final_url: p.status.map(|_| job.url.to_string()),
+            url: Some(job.first_url.as_str().to_owned()),
+            final_url: p.status.map(|_| job.url.as_str().to_owned()),
             method: job.first_method.as_str().to_owned(),
             status,
             ok: error.is_none() && status.is_some_and(|s| s < 400),
@@ -256,9 +256,10 @@ fn request_uri(url: &Url) -> Result<Uri, RecordError> {
         let _ = u.set_username("");
         let _ = u.set_password(None);
         u.set_fragment(None);
-        u.to_string()
+        String::from(u)
     };
-    text.parse().map_err(|e| {
+    // Handing over the String's buffer saves the copy that `str::parse` would make.
+    Uri::from_maybe_shared(Bytes::from(text)).map_err(|e| {
         RecordError::new(
             ErrorKind::InvalidInput,
             format!("URL cannot be sent as a request target: {e}"),
