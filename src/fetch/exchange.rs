@@ -284,7 +284,7 @@ fn basic_auth(url: &Url) -> Result<HeaderValue, RecordError> {
 }
 
 /// Removes every header that carries credentials (before a request to another origin).
-pub fn strip_credentials(headers: &mut HeaderMap) {
+fn strip_credentials(headers: &mut HeaderMap) {
     headers.remove(AUTHORIZATION);
     headers.remove(COOKIE);
     headers.remove(PROXY_AUTHORIZATION);
@@ -297,7 +297,7 @@ fn header_text(headers: &HeaderMap, name: http::header::HeaderName) -> Option<St
 }
 
 /// `30s`, `1.5s`, `250ms`: durations as people write them.
-pub fn humanize(d: std::time::Duration) -> String {
+fn humanize(d: std::time::Duration) -> String {
     let ms = d.as_millis();
     if ms >= 1000 && ms % 1000 == 0 {
         format!("{}s", ms / 1000)

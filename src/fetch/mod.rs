@@ -11,4 +11,4 @@ mod exchange;
 pub mod redirect;
 
 pub use client::{FetchConfig, HttpVersion};
-pub use exchange::{humanize, strip_credentials, Fetcher, Job};
+pub use exchange::{Fetcher, Job};

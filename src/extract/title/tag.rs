@@ -234,22 +234,14 @@ impl TitleScanner {
                         self.meta.name.push(&s[i..i + len]);
                     }
                     i += len;
-                    let Some(&b) = s.get(i) else { break };
-                    self.attr_name_end();
-                    match b {
-                        b'/' => {
-                            attr = Attr::BeforeName;
-                            self.tag.slash = true;
-                            i += 1;
-                            continue;
-                        }
-                        b'=' => attr = Attr::BeforeValue,
-                        b'>' => {
-                            self.tag_end();
-                            return Step::Advance(i + 1);
-                        }
-                        _ => attr = Attr::AfterName,
+                    if i == s.len() {
+                        break;
                     }
+                    self.attr_name_end();
+                    // The byte that ended the name (space, `/`, `=` or `>`) means the same as
+                    // after the name.
+                    attr = Attr::AfterName;
+                    continue;
                 }
                 Attr::AfterName => match b {
                     b'/' => {
