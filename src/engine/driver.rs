@@ -21,7 +21,7 @@ use super::RunConfig;
 use crate::fetch::{Fetcher, Job};
 use crate::input::Request;
 use crate::record::{ErrorKind, Record, RecordError};
-use crate::schedule::{host_key, HostKey, Scheduler};
+use crate::schedule::{host_key, Feedback, HostKey, Limits, Scheduler, Signal};
 
 type Done = (HostKey, Job, Option<Record>);
 
@@ -67,7 +67,8 @@ pub(crate) async fn drive<S>(
 ) where
     S: Stream<Item = Request> + Send + Unpin + 'static,
 {
-    let mut sched: Scheduler<Job> = Scheduler::new(config.concurrency, config.per_host);
+    let mut sched: Scheduler<Job> =
+        Scheduler::new(Limits::new(config.concurrency, config.per_host));
     let mut in_flight = FuturesUnordered::new();
     let abort = CancellationToken::new();
     let mut em = Emitter {
@@ -85,7 +86,7 @@ pub(crate) async fn drive<S>(
 
     loop {
         if !stopping {
-            while let Some((host, job)) = sched.start_next() {
+            while let Some((host, job)) = sched.start_next(Instant::now()) {
                 in_flight.push(hop(fetcher.clone(), abort.clone(), host, job));
             }
         }
@@ -110,12 +111,13 @@ pub(crate) async fn drive<S>(
                 grace_armed = false;
             }
             Some((host, job, rec)) = in_flight.next(), if !in_flight.is_empty() => {
-                sched.finish(&host);
+                let now = Instant::now();
+                sched.finish(&host, Feedback { started: now, signal: Signal::Neutral, pause_until: None }, now);
                 let rec = match rec {
                     Some(r) => r,
                     None if stopping => job.unfinished(interrupted(false)),
                     None => {
-                        sched.push_front(host_key(&job.url), job);
+                        let _ = sched.push_front(host_key(&job.url), job, Instant::now());
                         continue;
                     }
                 };
@@ -141,7 +143,7 @@ pub(crate) async fn drive<S>(
                     Ok(url) => {
                         let job = Job::new(index, req.input, url, config.method.clone(), config.body.clone());
                         if !stopping {
-                            sched.push(host_key(&job.url), job);
+                            let _ = sched.push(host_key(&job.url), job, Instant::now());
                             continue;
                         }
                         job.unfinished(interrupted(true))
