@@ -15,6 +15,6 @@ pub mod schedule;
 
 mod engine;
 
-pub use engine::{Builder, Interrupter, Run, Volley};
+pub use engine::{Builder, Interrupter, Report, Run, Volley};
 pub use input::Request;
 pub use record::{ErrorKind, Record, RecordError};

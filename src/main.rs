@@ -190,8 +190,19 @@ async fn run(plan: Plan) -> u8 {
         Ok(Err(e)) => Some(e.to_string()),
         Err(_) => Some("the input reader crashed".to_owned()),
     };
+    let report = records.report();
+    summary.set_slowdowns(report.slowed, report.slowed_untracked);
+    let elapsed = started.elapsed();
     if !plan.quiet {
-        eprint!("{}", summary.render(started.elapsed(), plan.color_stderr));
+        eprint!("{}", summary.render(elapsed, plan.color_stderr));
+    }
+    if let Some((path, mut file)) = plan.stats_json {
+        let mut text = summary.to_json(elapsed).to_string().into_bytes();
+        text.push(b'\n');
+        if let Err(e) = file.write_all(&text) {
+            eprintln!("volley: cannot write {}: {e}", path.display());
+            return EXIT_NOT_OK;
+        }
     }
     if let Some(e) = &read_error {
         eprintln!("volley: reading input failed: {e}");

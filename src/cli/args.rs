@@ -149,6 +149,80 @@ pub struct Args {
     )]
     pub max_body: String,
 
+    /// Request starts per second, all hosts together (e.g. 50/s, 600/m).
+    #[arg(long = "rate", value_name = "N/s", help_heading = "Politeness")]
+    pub rate: Option<String>,
+
+    /// Request starts per second to each host (e.g. 2/s, 30/m).
+    #[arg(long = "host-rate", value_name = "N/s", help_heading = "Politeness")]
+    pub host_rate: Option<String>,
+
+    /// Do not slow a host down when it answers 429 or 503.
+    #[arg(long = "no-adapt", help_heading = "Politeness")]
+    pub no_adapt: bool,
+
+    /// Open a host's circuit after N consecutive connection failures or timeouts (0: never).
+    #[arg(
+        long = "breaker",
+        value_name = "N",
+        default_value_t = 5,
+        help_heading = "Politeness"
+    )]
+    pub breaker: u32,
+
+    /// How long an open circuit waits before probing its host again.
+    #[arg(
+        long = "breaker-cooldown",
+        value_name = "D",
+        default_value = "10s",
+        help_heading = "Politeness"
+    )]
+    pub breaker_cooldown: String,
+
+    /// Extra attempts after a retryable failure (connection, timeout, 408, 429, 5xx).
+    #[arg(
+        long = "retries",
+        value_name = "N",
+        default_value_t = 2,
+        help_heading = "Retries"
+    )]
+    pub retries: u32,
+
+    /// Backoff bound before the first retry; doubles per retry (full jitter).
+    #[arg(
+        long = "retry-base",
+        value_name = "D",
+        default_value = "250ms",
+        help_heading = "Retries"
+    )]
+    pub retry_base: String,
+
+    /// Largest backoff bound.
+    #[arg(
+        long = "retry-max",
+        value_name = "D",
+        default_value = "30s",
+        help_heading = "Retries"
+    )]
+    pub retry_max: String,
+
+    /// Longest Retry-After honoured; a longer one ends the input with its status.
+    #[arg(
+        long = "max-retry-after",
+        value_name = "D",
+        default_value = "60s",
+        help_heading = "Retries"
+    )]
+    pub max_retry_after: String,
+
+    /// Retry non-idempotent methods (POST, PATCH) too.
+    #[arg(long = "retry-all-methods", help_heading = "Retries")]
+    pub retry_all_methods: bool,
+
+    /// Stop the whole run after D: every input left gets a `deadline` record.
+    #[arg(long = "deadline", value_name = "D", help_heading = "Limits")]
+    pub deadline: Option<String>,
+
     /// Event-loop threads (more helps TLS-heavy runs on machines with many cores).
     #[arg(
         long = "threads",
@@ -192,6 +266,10 @@ pub struct Args {
     /// Records in input order instead of completion order.
     #[arg(long = "keep-order", help_heading = "Output")]
     pub keep_order: bool,
+
+    /// Write the summary (totals, histograms, per-host table) as JSON to FILE.
+    #[arg(long = "stats-json", value_name = "FILE", help_heading = "Output")]
+    pub stats_json: Option<PathBuf>,
 
     /// No summary and no progress on stderr.
     #[arg(short = 'q', long = "quiet", help_heading = "Output")]

@@ -25,6 +25,8 @@ pub struct Plan {
     pub total: Total,
     pub printer: Printer,
     pub output: Option<(PathBuf, File)>,
+    /// `--stats-json`: where the summary goes as JSON.
+    pub stats_json: Option<(PathBuf, File)>,
     pub quiet: bool,
     pub progress: bool,
     pub color_stderr: bool,
@@ -72,6 +74,7 @@ impl Plan {
             return Err(Usage("--threads: must be between 1 and 1024".into()));
         }
         b = b.max_body(flag("--max-body", values::size(&args.max_body))?);
+        b = politeness(b, &args)?;
         b = b
             .follow_redirects(!args.no_follow)
             .max_redirects(args.max_redirects);
@@ -155,8 +158,18 @@ impl Plan {
                 Some((p.clone(), f))
             }
         };
+        let stats_json = match &args.stats_json {
+            None => None,
+            Some(p) => {
+                let f = File::create(p).map_err(|e| {
+                    Usage(format!("--stats-json: cannot create {}: {e}", p.display()))
+                })?;
+                Some((p.clone(), f))
+            }
+        };
         Ok(Plan {
             builder: b,
+            stats_json,
             sources,
             total,
             printer,
@@ -167,6 +180,52 @@ impl Plan {
             threads: args.threads,
         })
     }
+}
+
+/// Rates, retries, adaptation, the breaker and the deadline.
+fn politeness(mut b: Builder, args: &Args) -> Result<Builder, Usage> {
+    let optional_rate = |name, v: &Option<String>| match v {
+        Some(v) => flag(name, values::rate(v)).map(Some),
+        None => Ok(None),
+    };
+    b = b
+        .rate(optional_rate("--rate", &args.rate)?)
+        .host_rate(optional_rate("--host-rate", &args.host_rate)?)
+        .adapt(!args.no_adapt);
+    let base = flag("--retry-base", values::duration(&args.retry_base))?;
+    let max = flag("--retry-max", values::duration(&args.retry_max))?;
+    if base > max {
+        return Err(Usage(format!(
+            "--retry-base: {} is longer than --retry-max ({})",
+            args.retry_base, args.retry_max
+        )));
+    }
+    let max_retry_after = flag("--max-retry-after", values::duration(&args.max_retry_after))?;
+    let cooldown = flag(
+        "--breaker-cooldown",
+        values::duration(&args.breaker_cooldown),
+    )?;
+    if cooldown.is_zero() {
+        return Err(Usage(
+            "--breaker-cooldown: must be greater than zero".into(),
+        ));
+    }
+    let deadline = match &args.deadline {
+        Some(d) => {
+            let d = flag("--deadline", values::duration(d))?;
+            if d.is_zero() {
+                return Err(Usage("--deadline: must be greater than zero".into()));
+            }
+            Some(d)
+        }
+        None => None,
+    };
+    Ok(b.retries(args.retries)
+        .retry_backoff(base, max)
+        .max_retry_after(max_retry_after)
+        .retry_all_methods(args.retry_all_methods)
+        .breaker(args.breaker, cooldown)
+        .deadline(deadline))
 }
 
 fn header_value(s: &str) -> Result<HeaderValue, String> {

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use http::header::{HeaderName, HeaderValue};
+use volley::schedule::Rate;
 
 /// `10`, `10s`, `1.5s`, `500ms`, `2m`, `1h` (a bare number is seconds).
 pub fn duration(s: &str) -> Result<Duration, String> {
@@ -22,6 +23,26 @@ pub fn duration(s: &str) -> Result<Duration, String> {
         return Err(format!("`{s}` is too long"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// `10/s`, `600/m`, `2/h`, or a bare number (per second): request starts per second.
+pub fn rate(s: &str) -> Result<Rate, String> {
+    let bad = || format!("`{s}` is not a rate (e.g. 10/s, 600/m)");
+    let (n, per) = match s.trim().split_once('/') {
+        Some((n, unit)) => (n.trim(), unit.trim()),
+        None => (s.trim(), "s"),
+    };
+    let n: f64 = n.parse().map_err(|_| bad())?;
+    let secs = match per {
+        "s" | "sec" => 1.0,
+        "m" | "min" => 60.0,
+        "h" | "hour" => 3600.0,
+        _ => return Err(format!("`{s}` has an unknown unit (use /s, /m or /h)")),
+    };
+    if !(n.is_finite() && n > 0.0) {
+        return Err(format!("`{s}` must be greater than zero"));
+    }
+    Rate::per_second(n / secs).ok_or_else(|| format!("`{s}` is out of range"))
 }
 
 /// `1024`, `512k`/`512KiB`/`512KB`, `8M`/`8MiB`, `1G`/`1GiB` (binary multiples, as curl).
@@ -86,6 +107,29 @@ pub fn header(s: &str) -> Result<(HeaderName, HeaderValue), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates() {
+        assert_eq!(rate("10/s").unwrap().get(), 10.0);
+        assert_eq!(rate("10").unwrap().get(), 10.0);
+        assert_eq!(rate("600/m").unwrap().get(), 10.0);
+        assert_eq!(rate(" 0.5 / s ").unwrap().get(), 0.5);
+        assert_eq!(rate("36/h").unwrap().get(), 0.01);
+        assert_eq!(rate("0/s").unwrap_err(), "`0/s` must be greater than zero");
+        assert_eq!(
+            rate("abc").unwrap_err(),
+            "`abc` is not a rate (e.g. 10/s, 600/m)"
+        );
+        assert_eq!(
+            rate("5/x").unwrap_err(),
+            "`5/x` has an unknown unit (use /s, /m or /h)"
+        );
+        assert_eq!(
+            rate("-1/s").unwrap_err(),
+            "`-1/s` must be greater than zero"
+        );
+        assert_eq!(rate("1e12/s").unwrap_err(), "`1e12/s` is out of range");
+    }
 
     #[test]
     fn durations() {

@@ -10,6 +10,7 @@ use http::Method;
 
 use super::{RunConfig, Volley};
 use crate::fetch::{FetchConfig, Fetcher, HttpVersion};
+use crate::schedule::{Limits, Rate, RetryPolicy};
 
 /// Configures a [`Volley`]. Every setter documents its default; [`build`](Builder::build)
 /// reports the first invalid setting.
@@ -25,8 +26,13 @@ impl Default for Builder {
     fn default() -> Self {
         Builder {
             run: RunConfig {
-                concurrency: 64,
-                per_host: 64,
+                limits: Limits {
+                    adapt: true,
+                    breaker: 5,
+                    ..Limits::new(64, 64)
+                },
+                retry: RetryPolicy::default(),
+                deadline: None,
                 keep_order: false,
                 method: Method::GET,
                 body: Bytes::new(),
@@ -42,7 +48,7 @@ impl Default for Builder {
 impl Builder {
     /// Requests in flight, all hosts together. Default 64.
     pub fn concurrency(mut self, n: usize) -> Self {
-        self.run.concurrency = n;
+        self.run.limits.concurrency = n;
         self
     }
 
@@ -50,6 +56,67 @@ impl Builder {
     /// [`concurrency`](Builder::concurrency).
     pub fn per_host(mut self, n: usize) -> Self {
         self.per_host = Some(n);
+        self
+    }
+
+    /// Request starts per second, all hosts together. Default: no limit.
+    pub fn rate(mut self, rate: Option<Rate>) -> Self {
+        self.run.limits.rate = rate;
+        self
+    }
+
+    /// Request starts per second to one host. Default: no limit.
+    pub fn host_rate(mut self, rate: Option<Rate>) -> Self {
+        self.run.limits.host_rate = rate;
+        self
+    }
+
+    /// Extra attempts after a retryable failure (connection failures before any response,
+    /// timeouts, 408, 429, 500, 502, 503, 504; idempotent methods only). Default 2.
+    pub fn retries(mut self, n: u32) -> Self {
+        self.run.retry.retries = n;
+        self
+    }
+
+    /// The first retry waits a random time up to `base`; each further retry doubles the
+    /// bound, up to `max` (exponential backoff with full jitter). Defaults 250 ms and 30 s.
+    pub fn retry_backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.run.retry.base = base;
+        self.run.retry.max = max;
+        self
+    }
+
+    /// The longest `Retry-After` honoured; beyond it the record keeps its 429/503. Default 60 s.
+    pub fn max_retry_after(mut self, d: Duration) -> Self {
+        self.run.retry.max_retry_after = d;
+        self
+    }
+
+    /// Retry non-idempotent methods too (POST, PATCH). Default off.
+    pub fn retry_all_methods(mut self, yes: bool) -> Self {
+        self.run.retry.all_methods = yes;
+        self
+    }
+
+    /// Slow a host down (halve its concurrency and rate) when it answers 429 or 503, and let it
+    /// recover with good answers. Default on.
+    pub fn adapt(mut self, yes: bool) -> Self {
+        self.run.limits.adapt = yes;
+        self
+    }
+
+    /// Open a host's circuit after `n` consecutive connection failures or timeouts (0: never),
+    /// and probe it again after `cooldown`. Defaults 5 and 10 s.
+    pub fn breaker(mut self, n: u32, cooldown: Duration) -> Self {
+        self.run.limits.breaker = n;
+        self.run.limits.breaker_cooldown = cooldown;
+        self
+    }
+
+    /// Bound the whole run: at the deadline requests in flight are cancelled and every input
+    /// left gets a `deadline` record. Default: none.
+    pub fn deadline(mut self, d: Option<Duration>) -> Self {
+        self.run.deadline = d;
         self
     }
 
@@ -142,20 +209,27 @@ impl Builder {
 
     /// Checks the settings and builds the client.
     pub fn build(mut self) -> Result<Volley, String> {
-        if self.run.concurrency == 0 {
+        let limits = &mut self.run.limits;
+        if limits.concurrency == 0 {
             return Err("concurrency must be at least 1".to_owned());
         }
-        self.run.per_host = self.per_host.unwrap_or(self.run.concurrency);
-        if self.run.per_host == 0 {
+        limits.per_host = self.per_host.unwrap_or(limits.concurrency);
+        if limits.per_host == 0 {
             return Err("per-host concurrency must be at least 1".to_owned());
         }
         if self.fetch.timeout.is_zero() || self.fetch.connect_timeout.is_zero() {
             return Err("timeouts must be greater than zero".to_owned());
         }
+        if self.run.deadline.is_some_and(|d| d.is_zero()) {
+            return Err("the deadline must be greater than zero".to_owned());
+        }
+        if self.run.retry.base > self.run.retry.max {
+            return Err("the retry base must not exceed the retry maximum".to_owned());
+        }
         // Far enough ahead to find work for idle hosts behind a busy one, small enough that
         // memory stays a few MiB whatever the list length.
-        self.run.window = (self.run.concurrency * 16).clamp(4096, 65_536);
-        self.fetch.pool_max_idle_per_host = self.run.per_host.min(self.run.concurrency);
+        self.run.window = (limits.concurrency * 16).clamp(4096, 65_536);
+        self.fetch.pool_max_idle_per_host = limits.per_host.min(limits.concurrency);
         let fetcher = Fetcher::new(self.fetch)?;
         Ok(Volley {
             run: Arc::new(self.run),

@@ -9,7 +9,7 @@ mod reorder;
 pub use builder::Builder;
 
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -21,12 +21,14 @@ use tokio_util::sync::CancellationToken;
 use crate::fetch::Fetcher;
 use crate::input::Request;
 use crate::record::Record;
+use crate::schedule::{Limits, RetryPolicy, Slowdown};
 
 /// Run-level settings the driver needs (the fetch stage has its own).
 #[derive(Debug, Clone)]
 pub(crate) struct RunConfig {
-    pub concurrency: usize,
-    pub per_host: usize,
+    pub limits: Limits,
+    pub retry: RetryPolicy,
+    pub deadline: Option<Duration>,
     pub keep_order: bool,
     pub method: Method,
     pub body: bytes::Bytes,
@@ -57,24 +59,46 @@ impl Volley {
     {
         let (tx, rx) = mpsc::channel(1024);
         let stop = CancellationToken::new();
+        let report = Arc::new(Mutex::new(Report::default()));
         tokio::spawn(driver::drive(
             self.run.clone(),
             self.fetcher.clone(),
             requests,
             tx,
             stop.clone(),
+            report.clone(),
         ));
-        Run { records: rx, stop }
+        Run {
+            records: rx,
+            stop,
+            report,
+        }
     }
+}
+
+/// What a run learned about its hosts beyond the records: complete once the record stream has
+/// ended.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Hosts slowed down after answering 429 or 503, most reductions first.
+    pub slowed: Vec<Slowdown>,
+    /// Hosts slowed beyond the ones listed.
+    pub slowed_untracked: u64,
 }
 
 /// The records of one run, as a stream. Dropping it stops the run.
 pub struct Run {
     records: mpsc::Receiver<Record>,
     stop: CancellationToken,
+    report: Arc<Mutex<Report>>,
 }
 
 impl Run {
+    /// The run's [`Report`]; call it after the stream has ended.
+    pub fn report(&self) -> Report {
+        self.report.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
     /// A handle that interrupts the run from elsewhere (e.g. a Ctrl-C handler).
     pub fn interrupter(&self) -> Interrupter {
         Interrupter(self.stop.clone())

@@ -20,9 +20,9 @@ use std::time::Duration;
 use http::Uri;
 use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 use tower_service::Service;
+
+use crate::fetch::tracked::Tracked;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -135,7 +135,7 @@ impl Connector {
 }
 
 impl Service<Uri> for Connector {
-    type Response = TokioIo<TcpStream>;
+    type Response = Tracked;
     type Error = BoxError;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
 
@@ -146,7 +146,7 @@ impl Service<Uri> for Connector {
     fn call(&mut self, uri: Uri) -> Self::Future {
         let uri = self.target(uri);
         let fut = self.inner.call(uri);
-        Box::pin(async move { fut.await.map_err(Into::into) })
+        Box::pin(async move { fut.await.map(Tracked::new).map_err(Into::into) })
     }
 }
 

@@ -1,22 +1,25 @@
 //! One exchange: send a request for a job's current hop, read the response within the
 //! per-attempt `--timeout`, and either finish the job's record or move the job to its next hop.
 
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{
     HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, LOCATION,
-    PROXY_AUTHORIZATION, SERVER,
+    PROXY_AUTHORIZATION, RETRY_AFTER, SERVER,
 };
 use http::{HeaderMap, Method, StatusCode, Uri};
 use http_body_util::Full;
+use hyper_util::client::legacy::connect::capture_connection;
 use url::Url;
 
 use crate::fetch::body::{discard_body, read_body, BodyProgress};
 use crate::fetch::client::{build_client, FetchConfig, HttpClient};
 use crate::fetch::error::classify;
 use crate::fetch::redirect::{is_redirect, next_hop, NextHop};
+use crate::fetch::retry_after::parse_retry_after;
+use crate::fetch::tracked::Uses;
 use crate::record::{ErrorKind, Record, RecordError};
 
 /// A redirect's body is read (to keep the connection) only up to this size.
@@ -48,6 +51,8 @@ pub struct Job {
     pub started: Option<Instant>,
     /// Whether credentials may still be sent (false once the chain left its first origin).
     pub credentials: bool,
+    /// Set when the job is queued again after a failure: its next exchange is a new attempt.
+    pub retrying: bool,
 }
 
 impl Job {
@@ -65,6 +70,7 @@ impl Job {
             attempts: 0,
             started: None,
             credentials: true,
+            retrying: false,
         }
     }
 
@@ -106,6 +112,7 @@ struct Progress {
     server: Option<String>,
     content_type: Option<String>,
     content_length: Option<u64>,
+    retry_after: Option<Duration>,
     body: BodyProgress,
 }
 
@@ -130,56 +137,35 @@ impl Fetcher {
         })
     }
 
-    /// Runs one hop of `job`. Returns its record when the job is finished, or `None` when it
-    /// was redirected (the job now points at its next hop and must be scheduled again).
-    pub async fn exchange(&self, job: &mut Job) -> Option<Record> {
-        let started = *job.started.get_or_insert_with(Instant::now);
-        job.attempts = job.attempts.max(1);
+    /// Runs one hop of `job`: [`Attempt::Redirected`] when the job now points at its next hop
+    /// (and must be scheduled again), or what the exchange ended with.
+    pub async fn exchange(&self, job: &mut Job) -> Attempt {
+        job.started.get_or_insert_with(Instant::now);
+        if job.attempts == 0 || job.retrying {
+            job.attempts += 1;
+            job.retrying = false;
+        }
         let mut p = Progress::default();
-        let outcome = match self.request(job) {
-            Err(e) => Outcome::Failed(e),
-            Ok(req) => {
-                match tokio::time::timeout(self.config.timeout, self.send(job, req, &mut p)).await {
-                    Ok(o) => o,
-                    Err(_) => Outcome::Failed(RecordError::new(
-                        ErrorKind::Timeout,
-                        format!(
-                            "no complete response within {} (--timeout)",
-                            humanize(self.config.timeout)
-                        ),
-                    )),
-                }
-            }
+        let outcome = match tokio::time::timeout(self.config.timeout, self.send(job, &mut p)).await
+        {
+            Ok(o) => o,
+            Err(_) => Outcome::Failed(RecordError::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no complete response within {} (--timeout)",
+                    humanize(self.config.timeout)
+                ),
+            )),
         };
         let error = match outcome {
             Outcome::Redirect(hop) => {
                 job.follow(hop);
-                return None;
+                return Attempt::Redirected;
             }
             Outcome::Done => None,
             Outcome::Failed(e) => Some(e),
         };
-        let status = p.status.map(|s| s.as_u16());
-        Some(Record {
-            index: job.index,
-            input: std::mem::take(&mut job.input),
-            url: Some(job.first_url.as_str().to_owned()),
-            final_url: p.status.map(|_| job.url.as_str().to_owned()),
-            method: job.first_method.as_str().to_owned(),
-            status,
-            ok: error.is_none() && status.is_some_and(|s| s < 400),
-            title: p.body.take_title(),
-            server: p.server,
-            content_type: p.content_type,
-            content_length: p.content_length,
-            bytes: p.body.bytes,
-            redirects: job.redirects,
-            attempts: job.attempts,
-            elapsed_ms: elapsed_ms(started),
-            extract: serde_json::Map::new(),
-            saved_to: None,
-            error,
-        })
+        Attempt::Ended(Ending { p, error })
     }
 
     fn request(&self, job: &Job) -> Result<http::Request<Full<Bytes>>, RecordError> {
@@ -199,10 +185,30 @@ impl Fetcher {
         Ok(req)
     }
 
-    async fn send(&self, job: &Job, req: http::Request<Full<Bytes>>, p: &mut Progress) -> Outcome {
-        let resp = match self.client.request(req).await {
-            Ok(r) => r,
-            Err(e) => return Outcome::Failed(classify(&e)),
+    async fn send(&self, job: &Job, p: &mut Progress) -> Outcome {
+        let mut fresh_tries = 0;
+        let resp = loop {
+            let mut req = match self.request(job) {
+                Ok(r) => r,
+                Err(e) => return Outcome::Failed(e),
+            };
+            let conn = capture_connection(&mut req);
+            let result = self.client.request(req).await;
+            let reused = Uses::of(&conn).is_some_and(|u| u.bump() > 0);
+            match result {
+                Ok(r) => break r,
+                Err(e) => {
+                    let error = classify(&e);
+                    // A pooled keep-alive connection the server had already closed fails before
+                    // any byte of the response: that says nothing about the server, so the
+                    // request goes once more, on another connection, as the same attempt.
+                    if reused && error.kind == ErrorKind::Reset && fresh_tries == 0 {
+                        fresh_tries += 1;
+                        continue;
+                    }
+                    return Outcome::Failed(error);
+                }
+            }
         };
         let (parts, body) = resp.into_parts();
         p.status = Some(parts.status);
@@ -212,6 +218,10 @@ impl Fetcher {
             .headers
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.trim().parse().ok());
+        p.retry_after = parts
+            .headers
+            .get(RETRY_AFTER)
+            .and_then(|v| parse_retry_after(v.as_bytes(), SystemTime::now()));
         if self.config.follow && is_redirect(parts.status) {
             if let Some(location) = parts.headers.get(LOCATION) {
                 return match next_hop(
@@ -242,6 +252,64 @@ impl Fetcher {
         {
             Ok(()) => Outcome::Done,
             Err(e) => Outcome::Failed(e),
+        }
+    }
+}
+
+/// How an exchange ended (with a response or without), before it becomes a record: the engine
+/// first decides whether to try again.
+pub struct Ending {
+    p: Progress,
+    error: Option<RecordError>,
+}
+
+/// The result of [`Fetcher::exchange`].
+pub enum Attempt {
+    /// The job was redirected and now points at its next hop.
+    Redirected,
+    /// The exchange ended; the job's record follows unless it is tried again.
+    Ended(Ending),
+}
+
+impl Ending {
+    /// The response status, if one came.
+    pub fn status(&self) -> Option<u16> {
+        self.p.status.map(|s| s.as_u16())
+    }
+
+    /// The error, if the exchange failed.
+    pub fn error(&self) -> Option<&RecordError> {
+        self.error.as_ref()
+    }
+
+    /// The response's `Retry-After`, as a delay from when it came.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.p.retry_after
+    }
+
+    /// The record of `job` ending like this.
+    pub fn into_record(self, mut job: Job) -> Record {
+        let Ending { mut p, error } = self;
+        let status = p.status.map(|s| s.as_u16());
+        Record {
+            index: job.index,
+            input: std::mem::take(&mut job.input),
+            final_url: p.status.map(|_| String::from(job.url)),
+            url: Some(String::from(job.first_url)),
+            method: job.first_method.as_str().to_owned(),
+            status,
+            ok: error.is_none() && status.is_some_and(|s| s < 400),
+            title: p.body.take_title(),
+            server: p.server,
+            content_type: p.content_type,
+            content_length: p.content_length,
+            bytes: p.body.bytes,
+            redirects: job.redirects,
+            attempts: job.attempts,
+            elapsed_ms: job.started.map_or(0.0, elapsed_ms),
+            extract: serde_json::Map::new(),
+            saved_to: None,
+            error,
         }
     }
 }
@@ -297,7 +365,7 @@ fn header_text(headers: &HeaderMap, name: http::header::HeaderName) -> Option<St
 }
 
 /// `30s`, `1.5s`, `250ms`: durations as people write them.
-fn humanize(d: std::time::Duration) -> String {
+pub(crate) fn humanize(d: Duration) -> String {
     let ms = d.as_millis();
     if ms >= 1000 && ms % 1000 == 0 {
         format!("{}s", ms / 1000)

@@ -9,6 +9,10 @@ pub mod decode;
 pub mod error;
 mod exchange;
 pub mod redirect;
+mod retry_after;
+mod tracked;
 
 pub use client::{FetchConfig, HttpVersion};
-pub use exchange::{Fetcher, Job};
+pub(crate) use exchange::humanize;
+pub use exchange::{Attempt, Ending, Fetcher, Job};
+pub use retry_after::parse_retry_after;

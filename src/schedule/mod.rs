@@ -15,4 +15,4 @@ pub use adapt::{Share, Slowdown};
 pub use breaker::{Breaker, Signal};
 pub use hosts::{host_key, Feedback, HostKey, Limits, Scheduler, Shed};
 pub use rate::{Pacer, Rate};
-pub use retry::{idempotent, parse_retry_after, Ended, RetryPolicy, Verdict};
+pub use retry::{idempotent, Ended, RetryPolicy, Verdict};
