@@ -83,6 +83,7 @@ pub struct Args {
     #[arg(
         long = "max-redirects",
         value_name = "N",
+        allow_negative_numbers = true,
         default_value_t = 10,
         help_heading = "Request"
     )]
@@ -113,13 +114,19 @@ pub struct Args {
         short = 'c',
         long = "concurrency",
         value_name = "N",
+        allow_negative_numbers = true,
         default_value_t = 64,
         help_heading = "Limits"
     )]
     pub concurrency: usize,
 
     /// Requests in flight to one host [default: same as -c].
-    #[arg(long = "per-host", value_name = "N", help_heading = "Limits")]
+    #[arg(
+        long = "per-host",
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Limits"
+    )]
     pub per_host: Option<usize>,
 
     /// Time allowed to open a connection (e.g. 10s, 500ms).
@@ -165,6 +172,7 @@ pub struct Args {
     #[arg(
         long = "breaker",
         value_name = "N",
+        allow_negative_numbers = true,
         default_value_t = 5,
         help_heading = "Politeness"
     )]
@@ -183,6 +191,7 @@ pub struct Args {
     #[arg(
         long = "retries",
         value_name = "N",
+        allow_negative_numbers = true,
         default_value_t = 2,
         help_heading = "Retries"
     )]
@@ -227,6 +236,7 @@ pub struct Args {
     #[arg(
         long = "threads",
         value_name = "N",
+        allow_negative_numbers = true,
         default_value_t = 1,
         help_heading = "Limits"
     )]

@@ -3,8 +3,10 @@
 //! or a half-open breaker), `--rate` and `--host-rate` (pacers), `Retry-After` pauses and retry
 //! back-offs (not-before times) — and a host that may not start now never blocks the others.
 //!
-//! Jobs wait in one queue per host. Hosts with a waiting job and a free slot sit in a
-//! round-robin ring; a free global slot goes to the host at the front of the ring. A host whose
+//! Jobs wait in one queue per host. Hosts with a waiting job and a free slot sit in a ring
+//! ordered by how many jobs they run ([`Ring`]): a free global slot goes to a host running the
+//! fewest, round-robin among equals, so a host whose requests hang cannot collect the slots
+//! other hosts free up. A host whose
 //! time has not come (paused, paced, or only holding retries that are not yet due) is parked on
 //! a timer heap instead, and [`Scheduler::next_wake`] tells the engine when to ask again.
 //!
@@ -24,6 +26,7 @@ use tokio::time::Instant;
 use super::adapt::{Share, Slowdown};
 use super::breaker::{Admit, Breaker, Signal};
 use super::rate::{Pacer, Rate};
+use super::ring::Ring;
 
 /// Identifies a host for limits: the lower-cased host name and the port, e.g. `example.com:443`.
 pub type HostKey = Arc<str>;
@@ -85,7 +88,8 @@ struct Host<J> {
     waiting: VecDeque<J>,
     /// Retries waiting for their back-off, with the time they are due.
     delayed: Vec<(Instant, J)>,
-    in_ring: bool,
+    /// The level this host is queued at in the ring, if it is.
+    in_ring: Option<usize>,
     /// The time of this host's entry on the timer heap, if it has one.
     wake: Option<Instant>,
     /// `Retry-After`: no start before this.
@@ -103,7 +107,7 @@ impl<J> Host<J> {
             running: 0,
             waiting: VecDeque::new(),
             delayed: Vec::new(),
-            in_ring: false,
+            in_ring: None,
             wake: None,
             paused_until: None,
             pacer: None,
@@ -176,7 +180,7 @@ pub struct Scheduler<J> {
     /// Retries waiting for their back-off.
     delayed: usize,
     hosts: HashMap<HostKey, Host<J>>,
-    ring: VecDeque<HostKey>,
+    ring: Ring,
     timers: BinaryHeap<Reverse<(Instant, HostKey)>>,
     idle: VecDeque<(Instant, HostKey)>,
     pacer: Option<Pacer>,
@@ -198,7 +202,7 @@ impl<J> Scheduler<J> {
             queued: 0,
             delayed: 0,
             hosts: HashMap::new(),
-            ring: VecDeque::new(),
+            ring: Ring::default(),
             timers: BinaryHeap::new(),
             idle: VecDeque::new(),
             pacer: None,
@@ -290,12 +294,14 @@ impl<J> Scheduler<J> {
             return None;
         }
         let host_interval = self.limits.host_rate.map(Rate::interval);
-        while let Some(key) = self.ring.pop_front() {
-            let h = self
-                .hosts
-                .get_mut(&key)
-                .expect("a host in the ring has state");
-            h.in_ring = false;
+        while let Some((level, key)) = self.ring.pop() {
+            let Some(h) = self.hosts.get_mut(&key) else {
+                continue; // forgotten since
+            };
+            if h.in_ring != Some(level) {
+                continue; // moved to another level since
+            }
+            h.in_ring = None;
             if !h.has_room(&self.limits, now) {
                 continue;
             }
@@ -319,8 +325,8 @@ impl<J> Scheduler<J> {
                 None => h.pacer = None,
             }
             if h.has_room(&self.limits, now) {
-                h.in_ring = true;
-                self.ring.push_back(key.clone());
+                h.in_ring = Some(h.running);
+                self.ring.push(h.running, key.clone());
             }
             self.running += 1;
             self.queued -= 1;
@@ -403,12 +409,13 @@ impl<J> Scheduler<J> {
         }
     }
 
-    /// Puts `host` in the ring if it is not there and has room.
+    /// Puts `host` in the ring at the level of its running jobs, if it has room and is not
+    /// there already.
     fn enlist(&mut self, host: &HostKey, now: Instant) {
         let h = self.hosts.get_mut(host).expect("enlist for a known host");
-        if !h.in_ring && h.has_room(&self.limits, now) {
-            h.in_ring = true;
-            self.ring.push_back(host.clone());
+        if h.in_ring != Some(h.running) && h.has_room(&self.limits, now) {
+            h.in_ring = Some(h.running);
+            self.ring.push(h.running, host.clone());
         }
     }
 
@@ -486,7 +493,7 @@ impl<J> Scheduler<J> {
         self.hosts.retain(|_, h| {
             out.extend(h.waiting.drain(..));
             out.extend(h.delayed.drain(..).map(|(_, j)| j));
-            h.in_ring = false;
+            h.in_ring = None;
             h.running > 0
         });
         self.queued = 0;
@@ -664,6 +671,32 @@ mod tests {
             0,
             "idle hosts with nothing to remember are forgotten"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hanging_host_does_not_collect_the_slots_others_free() {
+        let now = Instant::now();
+        let mut s = Scheduler::new(Limits::new(8, 8));
+        for i in 0..100 {
+            s.push(key("hang"), i, now).unwrap();
+            s.push(key("fast"), i, now).unwrap();
+            s.push(key("quick"), i, now).unwrap();
+        }
+        let mut hanging = 0;
+        for (h, _) in start_all(&mut s, now) {
+            hanging += usize::from(&*h == "hang");
+        }
+        assert_eq!(hanging, 3, "8 slots shared by 3 hosts");
+        // The fast hosts finish and start again, over and over; the hanging host never ends.
+        for _ in 0..50 {
+            s.finish(&key("fast"), fb(now, Signal::Good), now);
+            s.finish(&key("quick"), fb(now, Signal::Good), now);
+            for (h, _) in start_all(&mut s, now) {
+                hanging += usize::from(&*h == "hang");
+            }
+        }
+        assert_eq!(hanging, 3, "slots freed by others went to others");
+        assert_eq!(s.running(), 8);
     }
 
     #[tokio::test(start_paused = true)]

@@ -10,6 +10,7 @@ mod breaker;
 mod hosts;
 mod rate;
 mod retry;
+mod ring;
 
 pub use adapt::{Share, Slowdown};
 pub use breaker::{Breaker, Signal};

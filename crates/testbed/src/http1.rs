@@ -74,6 +74,7 @@ async fn connection(stream: TcpStream, slot: usize, conn_id: u64, shared: Arc<Sh
         stream,
         buf: BytesMut::with_capacity(8 * 1024),
     };
+    let mut conn_seq = 0;
     loop {
         let head = match conn.read_head().await {
             Ok(Some(h)) => h,
@@ -83,7 +84,9 @@ async fn connection(stream: TcpStream, slot: usize, conn_id: u64, shared: Arc<Sh
                 return;
             }
         };
-        let _in_flight = shared.stats.begin(slot);
+        let at = shared.stats.elapsed();
+        let in_flight = shared.stats.begin(slot);
+        conn_seq += 1;
         let body = match conn.read_body(&head).await {
             Ok(b) => b,
             Err(ReadError::Gone) => return,
@@ -98,6 +101,7 @@ async fn connection(stream: TcpStream, slot: usize, conn_id: u64, shared: Arc<Sh
             version: format!("HTTP/1.{}", head.minor),
             headers: head.headers,
             body,
+            conn_seq,
         };
         shared.stats.record(Seen {
             host: slot,
@@ -108,6 +112,8 @@ async fn connection(stream: TcpStream, slot: usize, conn_id: u64, shared: Arc<Sh
             version: req.version.clone(),
             conn_id,
             body: req.body.to_vec(),
+            at,
+            concurrent: in_flight.concurrent(),
         });
         let plan = crate::routes::route(&req, &shared.routes);
         let ctx = Ctx {
@@ -294,6 +300,10 @@ impl Conn {
                     return Ok(if keep { Next::KeepAlive } else { Next::Close });
                 }
                 Plan::Reset => return Ok(Next::Reset),
+                Plan::Close => {
+                    let _ = self.stream.shutdown().await;
+                    return Ok(Next::Close);
+                }
                 Plan::Hang => {
                     self.wait_for_close().await;
                     return Ok(Next::Close);

@@ -20,6 +20,7 @@
 
 mod bomb;
 mod cert;
+mod date;
 pub mod encode;
 mod http1;
 pub mod pages;
@@ -35,6 +36,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use crate::date::http_date;
 pub use crate::http1::{MAX_BODY, MAX_HEAD};
 pub use crate::plan::MAX_WAIT;
 pub use crate::stats::Seen;
@@ -222,10 +224,16 @@ impl Server {
         &self.tls_info().ca_der
     }
 
-    /// Every request received so far, in arrival order (a request arrives when its body has
-    /// been read).
+    /// Every request received so far, in the order their bodies were read ([`Seen::at`] is when
+    /// each head was parsed).
     pub fn requests(&self) -> Vec<Seen> {
         self.shared.stats.requests()
+    }
+
+    /// Time since the server started: the clock of [`Seen::at`], so a test can place its own
+    /// events among the requests' arrivals.
+    pub fn elapsed(&self) -> Duration {
+        self.shared.stats.elapsed()
     }
 
     /// How many requests have been received.

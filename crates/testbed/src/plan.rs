@@ -24,6 +24,9 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The whole request body.
     pub body: Bytes,
+    /// Position of this request on its connection, counting from 1 (for HTTP/2, the order in
+    /// which the connection's streams arrived).
+    pub conn_seq: u64,
 }
 
 impl Request {
@@ -180,6 +183,9 @@ pub enum Plan {
     Blocking(Deferred),
     /// Reset the connection without sending anything.
     Reset,
+    /// Close the connection normally (FIN) without sending anything, as a server does with an
+    /// idle keep-alive connection it has given up on. TLS: abort, like [`Plan::Reset`].
+    Close,
     /// Send nothing and keep the socket open until the client closes (at most [`MAX_WAIT`]).
     Hang,
     /// Send the head (its headers give the framing, e.g. a `Content-Length` larger than the body)
@@ -217,6 +223,7 @@ impl std::fmt::Debug for Plan {
             Plan::Delay(d, p) => f.debug_tuple("Delay").field(d).field(p).finish(),
             Plan::Blocking(_) => f.write_str("Blocking(..)"),
             Plan::Reset => f.write_str("Reset"),
+            Plan::Close => f.write_str("Close"),
             Plan::Hang => f.write_str("Hang"),
             Plan::Partial { head, then } => f
                 .debug_struct("Partial")

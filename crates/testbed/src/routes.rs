@@ -1,11 +1,11 @@
 //! The routing function shared by both servers: request in, [`Plan`] out.
 //!
 //! Every route is listed in [`route`]'s documentation. Routes never touch sockets; the only state
-//! they keep is the per-server [`RouteState`] (counters for `/flaky`).
+//! they keep is the per-server [`RouteState`] (counters for `/flaky` and `/alternate`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
@@ -17,6 +17,7 @@ use crate::plan::{Body, Ending, Plan, Reply, Request, MAX_WAIT};
 #[derive(Default)]
 pub struct RouteState {
     flaky: Mutex<HashMap<String, u64>>,
+    alternate: Mutex<HashMap<String, u64>>,
 }
 
 /// Decides what to do with `req`.
@@ -26,14 +27,16 @@ pub struct RouteState {
 /// | `/`, `/title/plain` | [`pages::PLAIN`], title `Hello testbed` |
 /// | `/page/<n>` | ~1 KB page titled `Page <n>` |
 /// | `/title/<name>` | title fixtures, see [`pages::expected_title`] |
-/// | `/status/<code>[?retry_after=V]` | that status, body `status <code>` (none for 1xx/204/304); optional `Retry-After: V` |
+/// | `/status/<code>[?retry_after=V]` | that status, body `status <code>` (none for 1xx/204/304); optional `Retry-After: V`, or with `retry_after_date=N` an HTTP-date `N` seconds ahead (see [`crate::http_date`]) |
 /// | `/delay/<ms>` | small page titled `Delayed` after `<ms>` ms (capped at 120 s) |
 /// | `/redirect/<n>` | 302 to `/redirect/<n-1>`; `/redirect/0` is the plain page |
 /// | `/redirect-to?url=U&status=S` | `S` (default 302) with `Location: U` exactly as decoded |
 /// | `/loop`, `/loop-a`, `/loop-b` | 302 to `/loop`; `/loop-a` ↔ `/loop-b` |
 /// | `/echo` | JSON `{"method","path","version","headers":{..},"body_len"}` |
 /// | `/headers?Name=value&..` | 200 `ok` with those response headers |
-/// | `/flaky?key=K&fails=N&status=S&retry_after=V` | the first `N` (default 1) requests per key get `S` (default 503), later ones the plain page |
+/// | `/flaky?key=K&fails=N&status=S&retry_after=V` | the first `N` (default 1) requests per key get `S` (default 503), later ones the plain page; `retry_after`/`retry_after_date` as for `/status` |
+/// | `/alternate?key=K&status=S&retry_after=V&ms=M` | per key, odd-numbered requests (1st, 3rd, …) get `S` (default 429), even ones the plain page: failing half of the time, deterministically; both after `M` ms (default 0, capped at 120 s); `retry_after`/`retry_after_date` as for `/status` |
+/// | `/once-per-conn` | the plain page (keep-alive) to the first request on a connection; a later request on the same connection is read, then the connection is closed (FIN) without a byte of response, like a stale pooled keep-alive connection (TLS: aborted) |
 /// | `/reset` | RST without sending anything |
 /// | `/reset-after-head` | head with `Content-Length: 100000`, 10 bytes, then RST |
 /// | `/hang` | nothing, socket kept open until the client closes (≤ 120 s) |
@@ -113,6 +116,9 @@ pub fn route(req: &Request, state: &RouteState) -> Plan {
             r.into()
         }
         ("flaky", None) => flaky(req, state),
+        ("alternate", None) => alternate(req, state),
+        ("once-per-conn", None) if req.conn_seq <= 1 => html(200, pages::PLAIN),
+        ("once-per-conn", None) => Plan::Close,
         ("reset", None) => Plan::Reset,
         ("reset-after-head", None) => Plan::Partial {
             head: text(200, "xxxxxxxxxx").header("Content-Length", "100000"),
@@ -209,10 +215,7 @@ fn status(req: &Request, code: &str) -> Plan {
     if r.bodiless_status() {
         r.body = Body::Full(Bytes::new());
     }
-    if let Some(v) = req.param("retry_after") {
-        r = r.header("Retry-After", v);
-    }
-    r.into()
+    retry_after(req, r).into()
 }
 
 fn flaky(req: &Request, state: &RouteState) -> Plan {
@@ -232,11 +235,43 @@ fn flaky(req: &Request, state: &RouteState) -> Plan {
         .and_then(|s| s.parse().ok())
         .filter(|c| (100..=999).contains(c))
         .unwrap_or(503);
-    let mut r = text(code, format!("flaky {seen}/{fails}\n"));
+    retry_after(req, text(code, format!("flaky {seen}/{fails}\n"))).into()
+}
+
+fn alternate(req: &Request, state: &RouteState) -> Plan {
+    let key = req.param("key").unwrap_or_default();
+    let seen = {
+        let mut map = state.alternate.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(key).or_insert(0);
+        *n += 1;
+        *n
+    };
+    let plan = if seen % 2 == 0 {
+        html(200, pages::PLAIN)
+    } else {
+        let code = req
+            .param("status")
+            .and_then(|s| s.parse().ok())
+            .filter(|c| (100..=999).contains(c))
+            .unwrap_or(429);
+        retry_after(req, text(code, format!("alternate {seen}\n"))).into()
+    };
+    match req.param("ms").and_then(|s| s.parse::<u64>().ok()) {
+        Some(ms) if ms > 0 => Plan::Delay(Duration::from_millis(ms).min(MAX_WAIT), Box::new(plan)),
+        _ => plan,
+    }
+}
+
+/// Adds `Retry-After` as the query asks: `retry_after=V` verbatim, or `retry_after_date=N` as
+/// the HTTP-date `N` seconds from now.
+fn retry_after(req: &Request, mut r: Reply) -> Reply {
     if let Some(v) = req.param("retry_after") {
         r = r.header("Retry-After", v);
+    } else if let Some(n) = req.param("retry_after_date").and_then(|s| s.parse().ok()) {
+        let when = SystemTime::now() + Duration::from_secs(n);
+        r = r.header("Retry-After", crate::http_date(when));
     }
-    r.into()
+    r
 }
 
 fn echo(req: &Request) -> Plan {
@@ -374,6 +409,7 @@ mod tests {
             version: "HTTP/1.1".into(),
             headers: vec![("x-a".into(), "1".into()), ("x-a".into(), "2".into())],
             body: Bytes::from_static(b"abc"),
+            conn_seq: 1,
         }
     }
 
@@ -431,6 +467,71 @@ mod tests {
             )
             .collect();
         assert_eq!(codes, [429, 429, 200]);
+    }
+
+    fn status_of(plan: Plan) -> u16 {
+        match plan {
+            Plan::Reply(r) => r.status,
+            Plan::Delay(_, next) => status_of(*next),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn alternate_fails_every_other_request_per_key() {
+        let state = RouteState::default();
+        let get = |target: &str| status_of(route(&req(target), &state));
+        let a = "/alternate?key=a";
+        let b = "/alternate?key=b&status=503";
+        assert_eq!(
+            [get(a), get(a), get(b), get(a), get(b), get(b), get(a)],
+            [429, 200, 503, 429, 200, 503, 200]
+        );
+    }
+
+    #[test]
+    fn alternate_sets_retry_after_and_delays_both_answers() {
+        let state = RouteState::default();
+        let target = "/alternate?key=k&retry_after=7&ms=250";
+        for want in [429, 200] {
+            let Plan::Delay(d, next) = route(&req(target), &state) else {
+                panic!("no delay")
+            };
+            assert_eq!(d, Duration::from_millis(250));
+            let Plan::Reply(r) = *next else { panic!() };
+            assert_eq!(r.status, want);
+            if want == 429 {
+                assert_eq!(header(&r, "Retry-After"), b"7");
+            } else {
+                assert!(!r.has_header("Retry-After"));
+            }
+        }
+    }
+
+    #[test]
+    fn once_per_conn_closes_on_a_second_request() {
+        let state = RouteState::default();
+        let mut r = req("/once-per-conn");
+        assert_eq!(status_of(route(&r, &state)), 200);
+        r.conn_seq = 2;
+        assert!(matches!(route(&r, &state), Plan::Close));
+        // Per connection, not per server: a new connection's first request is served again.
+        r.conn_seq = 1;
+        assert_eq!(status_of(route(&r, &state)), 200);
+    }
+
+    #[test]
+    fn retry_after_date_is_an_http_date_ahead() {
+        let before = SystemTime::now();
+        let r = reply("/status/503?retry_after_date=3");
+        let after = SystemTime::now();
+        let got = std::str::from_utf8(header(&r, "Retry-After")).unwrap();
+        let lo = crate::http_date(before + Duration::from_secs(3));
+        let hi = crate::http_date(after + Duration::from_secs(3));
+        assert!(got == lo || got == hi, "{got} not in {lo} .. {hi}");
+        // The verbatim form wins when both are given.
+        let r = reply("/flaky?key=x&retry_after=5&retry_after_date=3");
+        assert_eq!(header(&r, "Retry-After"), b"5");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// One request as the server received it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +28,13 @@ pub struct Seen {
     pub conn_id: u64,
     /// The request body (de-chunked).
     pub body: Vec<u8>,
+    /// When the request arrived: the time since the server started at the moment its head was
+    /// fully parsed (before its body was read). The same clock as [`crate::Server::elapsed`], so
+    /// tests can measure the gaps between request starts.
+    pub at: Duration,
+    /// Requests in flight on the same listener when this one arrived, itself included (so at
+    /// least 1): the concurrency the client had reached with that host at that moment.
+    pub concurrent: usize,
 }
 
 impl Seen {
@@ -48,6 +56,7 @@ struct Slot {
 
 /// Counters and logs shared by all listeners of one server.
 pub(crate) struct Stats {
+    started: Instant,
     slots: Vec<Slot>,
     all: Slot,
     next_conn: AtomicU64,
@@ -59,6 +68,7 @@ impl Stats {
     /// Stats for `slots` listeners.
     pub(crate) fn new(slots: usize) -> Arc<Self> {
         Arc::new(Stats {
+            started: Instant::now(),
             slots: (0..slots).map(|_| Slot::default()).collect(),
             all: Slot::default(),
             next_conn: AtomicU64::new(1),
@@ -74,15 +84,21 @@ impl Stats {
         self.next_conn.fetch_add(1, Ordering::SeqCst)
     }
 
+    /// Time since the server started (the clock of [`Seen::at`]).
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
     /// Marks a request in flight on `slot` until the returned guard is dropped.
     pub(crate) fn begin(self: &Arc<Self>, slot: usize) -> InFlight {
-        for s in [&self.all, &self.slots[slot]] {
-            let now = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-            s.max.fetch_max(now, Ordering::SeqCst);
-        }
+        let all = self.all.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.all.max.fetch_max(all, Ordering::SeqCst);
+        let here = self.slots[slot].in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.slots[slot].max.fetch_max(here, Ordering::SeqCst);
         InFlight {
             stats: Arc::clone(self),
             slot,
+            concurrent: here,
         }
     }
 
@@ -118,7 +134,8 @@ impl Stats {
         self.slot(slot).connections.load(Ordering::SeqCst)
     }
 
-    /// Clears the log and connection counts; maxima restart from what is in flight now.
+    /// Clears the log and connection counts; maxima restart from what is in flight now. The clock
+    /// keeps running from the server's start.
     pub(crate) fn reset(&self) {
         lock(&self.requests).clear();
         for s in self.slots.iter().chain([&self.all]) {
@@ -140,6 +157,14 @@ impl Stats {
 pub(crate) struct InFlight {
     stats: Arc<Stats>,
     slot: usize,
+    concurrent: usize,
+}
+
+impl InFlight {
+    /// Requests in flight on this one's listener when it began, itself included.
+    pub(crate) fn concurrent(&self) -> usize {
+        self.concurrent
+    }
 }
 
 impl Drop for InFlight {
@@ -154,4 +179,35 @@ impl Drop for InFlight {
 /// Locks even if a panicking thread poisoned the mutex (the data stays usable).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn begin_reports_the_concurrency_of_its_own_slot() {
+        let stats = Stats::new(2);
+        let a = stats.begin(0);
+        let b = stats.begin(1);
+        let c = stats.begin(0);
+        assert_eq!((a.concurrent(), b.concurrent(), c.concurrent()), (1, 1, 2));
+        drop(a);
+        let d = stats.begin(0);
+        assert_eq!(d.concurrent(), 2);
+        assert_eq!(stats.max_concurrent(Some(0)), 2);
+        assert_eq!(stats.max_concurrent(None), 3);
+        drop((b, c, d));
+        assert_eq!(stats.in_flight(None), 0);
+    }
+
+    #[test]
+    fn the_clock_runs_from_the_start_and_survives_a_reset() {
+        let stats = Stats::new(1);
+        let t1 = stats.elapsed();
+        std::thread::sleep(Duration::from_millis(20));
+        stats.reset();
+        let t2 = stats.elapsed();
+        assert!(t2 >= t1 + Duration::from_millis(20), "{t1:?} then {t2:?}");
+    }
 }

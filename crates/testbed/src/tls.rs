@@ -1,12 +1,14 @@
 //! The HTTPS server: tokio-rustls plus hyper's auto connection (HTTP/2 or HTTP/1.1 by ALPN).
 //!
 //! It runs the same routes as the plain server. Plans that need raw socket control are mapped to
-//! what hyper can do: `Reset` and `Raw` fail the request (hyper closes the HTTP/1.1 connection or
-//! resets the HTTP/2 stream), `Hang` waits up to [`MAX_WAIT`] before that, `Partial` sends its
-//! head and bytes and then fails the body, drips and endless bodies are streamed.
+//! what hyper can do: `Reset`, `Close` and `Raw` fail the request (hyper closes the HTTP/1.1
+//! connection or resets the HTTP/2 stream), `Hang` waits up to [`MAX_WAIT`] before that,
+//! `Partial` sends its head and bytes and then fails the body, drips and endless bodies are
+//! streamed.
 
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -52,8 +54,14 @@ pub(crate) async fn serve(
             let Ok(Ok(tls)) = timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
                 return;
             };
+            let seq = AtomicU64::new(0);
             let svc = service_fn(move |req| {
-                let fut = sh.catch(handle(req, slot, conn_id, Arc::clone(&sh)));
+                let conn = Conn {
+                    slot,
+                    id: conn_id,
+                    seq: seq.fetch_add(1, Ordering::SeqCst) + 1,
+                };
+                let fut = sh.catch(handle(req, conn, Arc::clone(&sh)));
                 async move {
                     fut.await
                         .unwrap_or_else(|| Err(io::Error::other("handler panicked")))
@@ -73,13 +81,22 @@ pub(crate) async fn serve(
     }
 }
 
+/// Where a request came from: the stats slot, the connection and its position on it.
+#[derive(Clone, Copy)]
+struct Conn {
+    slot: usize,
+    id: u64,
+    seq: u64,
+}
+
 async fn handle(
     req: hyper::Request<Incoming>,
-    slot: usize,
-    conn_id: u64,
+    conn: Conn,
     shared: Arc<Shared>,
 ) -> io::Result<Response<TlsBody>> {
-    let guard = shared.stats.begin(slot);
+    // hyper hands the request over once its head is parsed: that is its arrival.
+    let at = shared.stats.elapsed();
+    let guard = shared.stats.begin(conn.slot);
     let (parts, body) = req.into_parts();
     let body = match timeout(MAX_WAIT, Limited::new(body, MAX_BODY).collect()).await {
         Ok(Ok(collected)) => collected.to_bytes(),
@@ -113,6 +130,7 @@ async fn handle(
         version: format!("{:?}", parts.version),
         headers,
         body,
+        conn_seq: conn.seq,
     };
     shared.stats.record(Seen {
         host: crate::TLS_HOST,
@@ -121,8 +139,10 @@ async fn handle(
         path_and_query: req.target.clone(),
         headers: req.headers.clone(),
         version: req.version.clone(),
-        conn_id,
+        conn_id: conn.id,
         body: req.body.to_vec(),
+        at,
+        concurrent: guard.concurrent(),
     });
     let plan = crate::routes::route(&req, &shared.routes);
     carry_out(plan, guard).await
@@ -162,7 +182,7 @@ async fn carry_out(mut plan: Plan, guard: InFlight) -> io::Result<Response<TlsBo
                 };
                 return Ok(response(&reply, body));
             }
-            Plan::Reset | Plan::Raw(_) => {
+            Plan::Reset | Plan::Close | Plan::Raw(_) => {
                 return Err(io::Error::new(io::ErrorKind::ConnectionReset, "reset"))
             }
             Plan::Hang => {

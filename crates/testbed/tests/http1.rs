@@ -125,6 +125,79 @@ fn max_concurrent_counts_parallel_delays() {
 }
 
 #[test]
+fn arrival_times_and_concurrency_are_recorded() {
+    let srv = Server::builder().hosts(2).start();
+    let t0 = srv.elapsed();
+    get(srv.host_addr(0), "/");
+    std::thread::sleep(Duration::from_millis(150));
+    std::thread::scope(|s| {
+        for i in 0..3 {
+            let addr = srv.host_addr(i % 2);
+            s.spawn(move || get(addr, "/delay/300"));
+            // Staggered, so the arrival order is known.
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let t1 = srv.elapsed();
+    let seen = srv.requests();
+    assert_eq!(seen.len(), 4);
+    assert!(t0 <= seen[0].at && seen[0].at <= seen[1].at, "{seen:?}");
+    assert!(seen[1].at - seen[0].at >= Duration::from_millis(150));
+    assert!(seen[3].at <= t1);
+    let delayed: Vec<(usize, usize)> = seen[1..].iter().map(|s| (s.host, s.concurrent)).collect();
+    // Host 0 had one, then two in flight; host 1 one; the first request was alone.
+    assert_eq!(seen[0].concurrent, 1);
+    assert_eq!(delayed, [(0, 1), (1, 1), (0, 2)]);
+    // Requests spaced 50 ms apart are seen about 50 ms apart.
+    let gap = seen[3].at - seen[1].at;
+    assert!(gap >= Duration::from_millis(100), "{gap:?}");
+}
+
+#[test]
+fn once_per_conn_closes_a_reused_connection_without_a_byte() {
+    let srv = Server::start();
+    let mut c = Client::connect(srv.host_addr(0));
+    let res = c.get("/once-per-conn", "").unwrap();
+    assert_eq!(res.status, 200);
+    assert_eq!(res.text(), testbed::pages::PLAIN);
+    assert_eq!(res.header_str("connection"), None, "keep-alive");
+    c.send(b"GET /once-per-conn HTTP/1.1\r\nHost: t\r\n\r\n");
+    let (got, err) = c.read_to_end();
+    assert!(got.is_empty(), "{:?}", String::from_utf8_lossy(&got));
+    assert!(err.is_none(), "a clean close, not a reset: {err:?}");
+    // A fresh connection is served again.
+    let res = get(srv.host_addr(0), "/once-per-conn");
+    assert_eq!(res.status, 200);
+    let seen = srv.requests();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[0].conn_id, seen[1].conn_id);
+    assert_ne!(seen[1].conn_id, seen[2].conn_id);
+    assert_eq!(srv.connections(), 2);
+}
+
+#[test]
+fn alternate_and_retry_after_over_a_socket() {
+    let srv = Server::start();
+    let mut c = Client::connect(srv.host_addr(0));
+    let path = "/alternate?key=z&retry_after=2";
+    let codes: Vec<(u16, Option<String>)> = (0..4)
+        .map(|_| {
+            let r = c.get(path, "").unwrap();
+            (r.status, r.header_str("retry-after").map(String::from))
+        })
+        .collect();
+    let ra = Some("2".to_string());
+    assert_eq!(
+        codes,
+        [(429, ra.clone()), (200, None), (429, ra), (200, None)]
+    );
+    let r = c.get("/status/429?retry_after_date=60", "").unwrap();
+    let date = r.header_str("retry-after").unwrap();
+    assert!(date.ends_with(" GMT") && date.len() == 29, "{date}");
+    assert_eq!(srv.connections(), 1);
+}
+
+#[test]
 fn reset_sends_rst_without_bytes() {
     let srv = Server::start();
     let mut c = Client::connect(srv.host_addr(0));

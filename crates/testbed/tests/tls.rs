@@ -102,6 +102,17 @@ fn h2_by_alpn_serves_shared_routes() {
     assert_eq!(seen[0].header("host"), Some("localhost"));
     assert_eq!(srv.max_concurrent_host(TLS_HOST), 3);
     assert_eq!(srv.connections_host(TLS_HOST), 1);
+    // The three delayed streams overlapped: the last of them arrived with three in flight.
+    let delayed: Vec<_> = seen
+        .iter()
+        .filter(|s| s.path_and_query == "/delay/400")
+        .collect();
+    assert_eq!(delayed.len(), 3);
+    assert_eq!(delayed.iter().map(|s| s.concurrent).max(), Some(3));
+    assert!(seen
+        .windows(2)
+        .all(|w| w[0].at <= w[1].at + Duration::from_millis(50)));
+    assert!(seen.last().unwrap().at <= srv.elapsed());
 }
 
 #[test]
