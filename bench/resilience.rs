@@ -27,7 +27,7 @@ struct Options {
 
 fn options() -> Options {
     let mut o = Options {
-        runs: 5,
+        runs: 3,
         per_host: 400,
         timeout: "5s".into(),
         concurrency: 64,

@@ -796,3 +796,47 @@ fn bad_breaker_and_deadline_settings_are_usage_errors() {
     assert_usage_error(&["--deadline", "0s"], "--deadline");
     assert_usage_error(&["--deadline", "forever"], "--deadline");
 }
+
+/// After the cool-down one probe goes to the host; when it answers, the circuit closes and the
+/// inputs that arrive later are fetched again. The host comes to life (a server starts on its
+/// port) while volley waits for more input on stdin.
+#[test]
+fn the_circuit_closes_after_a_successful_probe() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let port = closed_port();
+    let url = |i: usize| format!("http://127.0.0.1:{port}/page/{i}\n");
+    let mut cmd = volley();
+    cmd.args(["-j", "-q", "-c", "1", "--retries", "0", "--breaker", "2"])
+        .args(["--breaker-cooldown", "500ms"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn volley");
+    let mut stdin = child.stdin.take().unwrap();
+    for i in 0..10 {
+        stdin.write_all(url(i).as_bytes()).unwrap();
+    }
+    stdin.flush().unwrap();
+    // Ten refused or shed inputs take milliseconds; then the host comes up.
+    std::thread::sleep(Duration::from_millis(700));
+    let srv = Server::builder().port(port).start();
+    std::thread::sleep(Duration::from_millis(500));
+    for i in 10..13 {
+        stdin.write_all(url(i).as_bytes()).unwrap();
+    }
+    drop(stdin);
+    let out = support::wait_output(child, LIMIT);
+    let recs = records(&out, 13);
+    let first: Vec<&str> = recs[..10].iter().map(kind).collect();
+    assert_eq!(first[..2], ["connect", "connect"], "{first:?}");
+    assert!(first[2..].iter().all(|k| *k == "circuit_open"), "{first:?}");
+    for r in &recs[10..] {
+        assert_eq!(
+            (r["status"].as_u64(), r["ok"].as_bool()),
+            (Some(200), Some(true)),
+            "{r}"
+        );
+    }
+    assert_eq!(srv.request_count(), 3);
+}

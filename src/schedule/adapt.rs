@@ -33,8 +33,9 @@ pub struct Share {
     /// under the old share and do not halve it again (one reduction per round, as in TCP).
     reduced_at: Option<Instant>,
     /// Smoothed time between this host's request starts, the base for an adaptive rate when
-    /// no `--host-rate` is set.
+    /// no `--host-rate` is set, and how many gaps it is made of.
     gap: Option<Duration>,
+    gaps: u32,
     last_start: Option<Instant>,
     /// The interval between starts at full share once the host has been slowed.
     base_interval: Option<Duration>,
@@ -46,6 +47,7 @@ impl Default for Share {
             factor: 1.0,
             reduced_at: None,
             gap: None,
+            gaps: 0,
             last_start: None,
             base_interval: None,
         }
@@ -53,13 +55,18 @@ impl Default for Share {
 }
 
 impl Share {
-    /// The smallest share: 1/64 of full speed.
-    pub const FLOOR: f64 = 1.0 / 64.0;
+    /// The smallest share: 1/16 of full speed.
+    pub const FLOOR: f64 = 1.0 / 16.0;
     /// How much of full speed each good answer gives back (additive increase): from the floor
-    /// to full speed takes 50 good answers.
-    pub const STEP: f64 = 0.02;
-    /// The rate assumed for a host slowed before its pace could be measured.
-    pub const GUESS: Duration = Duration::from_millis(100);
+    /// to full speed takes 19 good answers. A host that answers 429 to every other request
+    /// settles near 1/10 of full speed, one that does so to every tenth near full speed.
+    pub const STEP: f64 = 0.05;
+    /// Gaps between starts needed before the host's pace counts as measured; a host slowed
+    /// before that is slowed by concurrency only.
+    pub const MEASURED: u32 = 8;
+    /// The slowest pace adaptation imposes by itself (one start a second); a configured
+    /// `--host-rate` is slowed below it if need be.
+    pub const SLOWEST: Duration = Duration::from_secs(1);
 
     /// The share, 1.0 when the host is not slowed.
     pub fn factor(&self) -> f64 {
@@ -82,8 +89,10 @@ impl Share {
         if !self.slowed() {
             return configured;
         }
-        let base = configured.or(self.base_interval)?;
-        Some(base.div_f64(self.factor))
+        match configured {
+            Some(base) => Some(base.div_f64(self.factor)),
+            None => Some(self.base_interval?.div_f64(self.factor).min(Self::SLOWEST)),
+        }
     }
 
     /// Notes a request start (to measure the host's pace).
@@ -94,6 +103,7 @@ impl Share {
                 Some(g) => g.mul_f64(0.8) + gap.mul_f64(0.2),
                 None => gap,
             });
+            self.gaps = self.gaps.saturating_add(1);
         }
         self.last_start = Some(now);
     }
@@ -105,11 +115,10 @@ impl Share {
             return false;
         }
         if !self.slowed() {
-            self.base_interval = Some(
-                self.gap
-                    .unwrap_or(Self::GUESS)
-                    .max(Duration::from_micros(100)),
-            );
+            self.base_interval = self
+                .gap
+                .filter(|_| self.gaps >= Self::MEASURED)
+                .map(|g| g.max(Duration::from_micros(100)));
         }
         self.factor = (self.factor / 2.0).max(Self::FLOOR);
         self.reduced_at = Some(now);
@@ -148,13 +157,13 @@ mod tests {
         assert!(s.overloaded(later, later));
         assert_eq!(s.limit(64), 16);
         assert!((s.factor() - 0.25).abs() < 1e-12);
-        for _ in 0..37 {
-            s.good();
+        // From 1/4 back to full speed: 0.75 / STEP good answers.
+        let mut goods = 0;
+        while s.good() {
+            goods += 1;
         }
-        assert!(s.slowed());
-        assert!(s.good());
+        assert_eq!(goods, 15);
         assert!(!s.slowed(), "{}", s.factor());
-        assert!(!s.good());
     }
 
     #[tokio::test(start_paused = true)]
@@ -167,7 +176,7 @@ mod tests {
         }
         assert_eq!(s.factor(), Share::FLOOR);
         assert_eq!(s.limit(4), 1);
-        assert_eq!(s.limit(64), 1);
+        assert_eq!(s.limit(64), 4);
     }
 
     #[tokio::test(start_paused = true)]
@@ -187,5 +196,31 @@ mod tests {
         );
         while s.good() {}
         assert_eq!(s.interval(None), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unmeasured_host_is_slowed_by_concurrency_only_and_never_below_one_a_second() {
+        let t0 = Instant::now();
+        let mut s = Share::default();
+        s.started(t0);
+        s.overloaded(t0, t0 + Duration::from_millis(1));
+        assert_eq!(s.limit(64), 32);
+        assert_eq!(s.interval(None), None);
+        let mut s = Share::default();
+        for i in 0..=8 {
+            s.started(t0 + Duration::from_millis(100) * i);
+        }
+        let mut now = t0 + Duration::from_secs(1);
+        for _ in 0..10 {
+            now += Duration::from_millis(1);
+            s.overloaded(now, now);
+        }
+        assert_eq!(s.factor(), Share::FLOOR);
+        assert_eq!(s.interval(None), Some(Share::SLOWEST));
+        // A configured rate is slowed below it.
+        assert_eq!(
+            s.interval(Some(Duration::from_millis(100))),
+            Some(Duration::from_millis(1600))
+        );
     }
 }
