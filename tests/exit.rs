@@ -8,7 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{assert_code, closed_port, run, run_args, volley, wait_exit, wait_output};
+use support::{
+    assert_code, assert_usage_error, closed_port, run, run_args, volley, wait_exit, wait_output,
+};
 
 // ---------------------------------------------------------------------------------------------
 // 0 and 1
@@ -98,33 +100,6 @@ fn empty_input_file_exits_0_with_no_records() {
 
 // ---------------------------------------------------------------------------------------------
 // 2: usage errors, before any request
-
-/// Runs `volley ARGS… URL` (URL on the test server) and asserts a usage error: exit 2, nothing on
-/// stdout, one line on stderr that names `flag`, and no request at the server.
-fn assert_usage_error(args: &[&str], flag: &str) {
-    let srv = testbed::Server::start();
-    let url = srv.url("/title/plain");
-    let mut c = volley();
-    c.args(args).arg(&url);
-    let out = run(c);
-    assert_code(&out, 2);
-    assert_eq!(out.stdout, "", "{args:?}");
-    let lines: Vec<&str> = out.stderr.lines().collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "{args:?}: want one line on stderr, got {:?}",
-        out.stderr
-    );
-    assert!(
-        lines[0].contains(flag),
-        "{args:?}: {:?} does not name {flag}",
-        lines[0]
-    );
-    // A request already sent would have arrived by now.
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(srv.request_count(), 0, "{args:?}: a request was sent");
-}
 
 #[test]
 fn concurrency_zero_is_a_usage_error() {

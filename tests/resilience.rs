@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{assert_code, closed_port, run, run_jsonl_timed, run_with, volley, Output, LIMIT};
+use support::{
+    assert_code, assert_usage_error, closed_port, run_jsonl_timed, run_with, volley, Output, LIMIT,
+};
 use testbed::{Seen, Server};
 
 /// How much closer together than the limit two request starts may look from the server. volley
@@ -740,31 +742,6 @@ fn stats_json_totals_match_the_records() {
 
 // ---------------------------------------------------------------------------------------------
 // Usage errors
-
-/// Runs `volley ARGS… URL` and asserts a usage error: exit 2, nothing on stdout, one line on
-/// stderr naming `flag`, and no request at the server.
-fn assert_usage_error(args: &[&str], flag: &str) {
-    let srv = Server::start();
-    let mut c = volley();
-    c.args(args).arg(srv.url("/"));
-    let out = run(c);
-    assert_code(&out, 2);
-    assert_eq!(out.stdout, "", "{args:?}");
-    let lines: Vec<&str> = out.stderr.lines().collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "{args:?}: want one line, got {:?}",
-        out.stderr
-    );
-    assert!(
-        lines[0].contains(flag),
-        "{args:?}: {:?} does not name {flag}",
-        lines[0]
-    );
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(srv.request_count(), 0, "{args:?}: a request was sent");
-}
 
 #[test]
 fn bad_rates_are_usage_errors() {

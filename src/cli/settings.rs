@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use http::header::{HeaderValue, AUTHORIZATION, USER_AGENT};
@@ -149,24 +149,8 @@ impl Plan {
         };
         let printer = Printer::new(format, args.fields.clone(), color_out)
             .map_err(|e| Usage(format!("--fields: {e}")))?;
-        let output = match &args.output {
-            None => None,
-            Some(p) => {
-                let f = File::create(p).map_err(|e| {
-                    Usage(format!("-o/--output: cannot create {}: {e}", p.display()))
-                })?;
-                Some((p.clone(), f))
-            }
-        };
-        let stats_json = match &args.stats_json {
-            None => None,
-            Some(p) => {
-                let f = File::create(p).map_err(|e| {
-                    Usage(format!("--stats-json: cannot create {}: {e}", p.display()))
-                })?;
-                Some((p.clone(), f))
-            }
-        };
+        let output = create("-o/--output", args.output.as_deref())?;
+        let stats_json = create("--stats-json", args.stats_json.as_deref())?;
         Ok(Plan {
             builder: b,
             stats_json,
@@ -226,6 +210,14 @@ fn politeness(mut b: Builder, args: &Args) -> Result<Builder, Usage> {
         .retry_all_methods(args.retry_all_methods)
         .breaker(args.breaker, cooldown)
         .deadline(deadline))
+}
+
+/// Creates the file `path` given to `flag`, if one was given.
+fn create(flag: &str, path: Option<&Path>) -> Result<Option<(PathBuf, File)>, Usage> {
+    let Some(p) = path else { return Ok(None) };
+    let f = File::create(p)
+        .map_err(|e| Usage(format!("{flag}: cannot create {}: {e}", p.display())))?;
+    Ok(Some((p.to_path_buf(), f)))
 }
 
 fn header_value(s: &str) -> Result<HeaderValue, String> {

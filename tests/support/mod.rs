@@ -199,3 +199,30 @@ pub fn closed_port() -> u16 {
     drop(l);
     port
 }
+
+/// Runs `volley ARGS… URL` (URL on the test server) and asserts a usage error: exit 2, nothing on
+/// stdout, one line on stderr that names `flag`, and no request at the server.
+pub fn assert_usage_error(args: &[&str], flag: &str) {
+    let srv = testbed::Server::start();
+    let url = srv.url("/title/plain");
+    let mut c = volley();
+    c.args(args).arg(&url);
+    let out = run(c);
+    assert_code(&out, 2);
+    assert_eq!(out.stdout, "", "{args:?}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{args:?}: want one line on stderr, got {:?}",
+        out.stderr
+    );
+    assert!(
+        lines[0].contains(flag),
+        "{args:?}: {:?} does not name {flag}",
+        lines[0]
+    );
+    // A request already sent would have arrived by now.
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(srv.request_count(), 0, "{args:?}: a request was sent");
+}
