@@ -127,6 +127,8 @@ pub(crate) async fn drive<S>(
     let wake = tokio::time::sleep_until(far);
     tokio::pin!(wake);
     let mut wake_at: Option<Instant> = None;
+    // Records produced by one turn of the loop, emitted at its end (kept to reuse its memory).
+    let mut records: Vec<Record> = Vec::new();
 
     'run: loop {
         let now = Instant::now();
@@ -144,7 +146,6 @@ pub(crate) async fn drive<S>(
             break;
         }
         let window_open = admitted - em.emitted < config.window as u64;
-        let mut records: Vec<Record> = Vec::new();
         tokio::select! {
             biased;
             _ = stop.cancelled(), if stopped.is_none() => {
@@ -198,7 +199,7 @@ pub(crate) async fn drive<S>(
                 records.push(rec);
             }
         }
-        for rec in records {
+        for rec in records.drain(..) {
             if !em.emit(rec).await {
                 break 'run;
             }

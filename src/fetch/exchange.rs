@@ -193,11 +193,16 @@ impl Fetcher {
                 Err(e) => return Outcome::Failed(e),
             };
             let conn = capture_connection(&mut req);
-            let result = self.client.request(req).await;
-            let reused = Uses::of(&conn).is_some_and(|u| u.bump() > 0);
-            match result {
-                Ok(r) => break r,
+            match self.client.request(req).await {
+                Ok(r) => {
+                    // hyper-util hands the connection's counter over with the response.
+                    if let Some(uses) = r.extensions().get::<Uses>() {
+                        uses.bump();
+                    }
+                    break r;
+                }
                 Err(e) => {
+                    let reused = Uses::of(&conn).is_some_and(|u| u.bump() > 0);
                     let error = classify(&e);
                     // A pooled keep-alive connection the server had already closed fails before
                     // any byte of the response: that says nothing about the server, so the

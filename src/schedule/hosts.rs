@@ -21,6 +21,7 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use foldhash::fast::RandomState;
 use tokio::time::Instant;
 
 use super::adapt::{Share, Slowdown};
@@ -179,7 +180,7 @@ pub struct Scheduler<J> {
     queued: usize,
     /// Retries waiting for their back-off.
     delayed: usize,
-    hosts: HashMap<HostKey, Host<J>>,
+    hosts: HashMap<HostKey, Host<J>, RandomState>,
     ring: Ring,
     timers: BinaryHeap<Reverse<(Instant, HostKey)>>,
     idle: VecDeque<(Instant, HostKey)>,
@@ -201,7 +202,7 @@ impl<J> Scheduler<J> {
             running: 0,
             queued: 0,
             delayed: 0,
-            hosts: HashMap::new(),
+            hosts: HashMap::default(),
             ring: Ring::default(),
             timers: BinaryHeap::new(),
             idle: VecDeque::new(),
@@ -260,7 +261,7 @@ impl<J> Scheduler<J> {
         }
         h.idle_since = None;
         self.queued += 1;
-        self.enlist(&host, now);
+        enlist(&mut self.ring, &self.limits, h, &host, now);
         Ok(())
     }
 
@@ -398,7 +399,7 @@ impl<J> Scheduler<J> {
     fn settle(&mut self, host: &HostKey, now: Instant) {
         let h = self.hosts.get_mut(host).expect("settle for a known host");
         if !h.idle() {
-            self.enlist(host, now);
+            enlist(&mut self.ring, &self.limits, h, host, now);
             return;
         }
         if !h.remembers(now) {
@@ -406,16 +407,6 @@ impl<J> Scheduler<J> {
         } else if h.idle_since.is_none() {
             h.idle_since = Some(now);
             self.idle.push_back((now, host.clone()));
-        }
-    }
-
-    /// Puts `host` in the ring at the level of its running jobs, if it has room and is not
-    /// there already.
-    fn enlist(&mut self, host: &HostKey, now: Instant) {
-        let h = self.hosts.get_mut(host).expect("enlist for a known host");
-        if h.in_ring != Some(h.running) && h.has_room(&self.limits, now) {
-            h.in_ring = Some(h.running);
-            self.ring.push(h.running, host.clone());
         }
     }
 
@@ -452,7 +443,7 @@ impl<J> Scheduler<J> {
                     park(&mut self.timers, h, &key, next);
                 }
             }
-            self.enlist(&key, now);
+            enlist(&mut self.ring, &self.limits, h, &key, now);
         }
     }
 
@@ -515,6 +506,15 @@ impl<J> Scheduler<J> {
     }
 }
 
+/// Puts `host` in the ring at the level of its running jobs, if it has room and is not there
+/// already.
+fn enlist<J>(ring: &mut Ring, limits: &Limits, h: &mut Host<J>, host: &HostKey, now: Instant) {
+    if h.in_ring != Some(h.running) && h.has_room(limits, now) {
+        h.in_ring = Some(h.running);
+        ring.push(h.running, host.clone());
+    }
+}
+
 /// Puts `host` on the timer heap for `at`, unless it already has an earlier timer.
 fn park<J>(
     timers: &mut BinaryHeap<Reverse<(Instant, HostKey)>>,
@@ -531,7 +531,7 @@ fn park<J>(
 /// The hosts slowed down during the run, for the summary (at most [`Slowed::CAP`]).
 #[derive(Default)]
 struct Slowed {
-    hosts: HashMap<HostKey, Slowdown>,
+    hosts: HashMap<HostKey, Slowdown, RandomState>,
     untracked: u64,
 }
 

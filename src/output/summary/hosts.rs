@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use super::host_latency::HostLatency;
 use crate::record::Record;
 
@@ -37,7 +39,7 @@ use crate::record::Record;
 /// per entry of sort keys (1 MB, freed at once).
 #[derive(Debug, Clone)]
 pub(super) struct HostTable {
-    map: HashMap<Box<str>, HostStats>,
+    map: HashMap<Box<str>, HostStats, RandomState>,
     cap: usize,
     floor: u64,
     evicted: bool,
@@ -100,7 +102,7 @@ impl HostTable {
     pub(super) fn new(cap: usize) -> Self {
         let cap = cap.max(2);
         HostTable {
-            map: HashMap::with_capacity(cap),
+            map: HashMap::with_capacity_and_hasher(cap, RandomState::default()),
             cap,
             floor: 0,
             evicted: false,
@@ -152,7 +154,10 @@ impl HostTable {
         };
         // Into a fresh table rather than `retain`: removals leave tombstones that count against
         // the table's room, and enough of them would make the next insert double it.
-        let old = std::mem::replace(&mut self.map, HashMap::with_capacity(self.cap));
+        let old = std::mem::replace(
+            &mut self.map,
+            HashMap::with_capacity_and_hasher(self.cap, RandomState::default()),
+        );
         self.map.extend(old.into_iter().filter(|(_, s)| keep(s)));
         // Every evicted row had an estimate of at most threshold.0.
         self.floor = self.floor.max(threshold.0);
