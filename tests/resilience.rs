@@ -517,6 +517,23 @@ fn the_stale_connection_retry_does_not_count_against_retries() {
     assert_eq!(srv.request_count(), 5);
 }
 
+/// A POST is not sent twice just because its connection turned out stale: the server may have
+/// acted on it.
+#[test]
+fn a_post_on_a_stale_connection_is_not_sent_again() {
+    let srv = Server::start();
+    let urls: Vec<String> = (1..=2)
+        .map(|i| srv.url(&format!("/once-per-conn?i={i}")))
+        .collect();
+    let (out, _) = volley_jsonl(&["-c", "1", "--retries", "0", "-X", "POST"], &urls);
+    let recs = records(&out, 2);
+    assert_eq!(recs[0]["status"], 200);
+    assert_eq!(kind(&recs[1]), "reset", "{}", recs[1]);
+    assert_eq!(recs[1]["attempts"], 1);
+    assert_eq!(srv.connections(), 1);
+    assert_eq!(srv.request_count(), 2);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Adaptive slow-down
 

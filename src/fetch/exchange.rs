@@ -21,6 +21,7 @@ use crate::fetch::redirect::{is_redirect, next_hop, NextHop};
 use crate::fetch::retry_after::parse_retry_after;
 use crate::fetch::tracked::Uses;
 use crate::record::{ErrorKind, Record, RecordError};
+use crate::schedule::idempotent;
 
 /// A redirect's body is read (to keep the connection) only up to this size.
 const REDIRECT_BODY_LIMIT: usize = 64 * 1024;
@@ -205,9 +206,14 @@ impl Fetcher {
                     let reused = Uses::of(&conn).is_some_and(|u| u.bump() > 0);
                     let error = classify(&e);
                     // A pooled keep-alive connection the server had already closed fails before
-                    // any byte of the response: that says nothing about the server, so the
-                    // request goes once more, on another connection, as the same attempt.
-                    if reused && error.kind == ErrorKind::Reset && fresh_tries == 0 {
+                    // any byte of the response: that says nothing about the server, so an
+                    // idempotent request goes once more, on another connection, as the same
+                    // attempt.
+                    if reused
+                        && error.kind == ErrorKind::Reset
+                        && fresh_tries == 0
+                        && idempotent(&job.method)
+                    {
                         fresh_tries += 1;
                         continue;
                     }
