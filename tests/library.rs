@@ -61,3 +61,38 @@ fn bad_settings_are_reported_by_build() {
     let err = Volley::builder().concurrency(0).build().err().unwrap();
     assert_eq!(err, "concurrency must be at least 1");
 }
+
+/// The builder's resilience knobs work through the library too, and the run's report names the
+/// hosts it slowed down once the stream has ended.
+#[tokio::test]
+async fn retries_and_the_report_of_slowed_hosts() {
+    let srv = testbed::Server::start();
+    let url = srv.url("/flaky?key=lib&fails=2&status=429");
+    let volley = Volley::builder()
+        .retries(2)
+        .retry_backoff(
+            std::time::Duration::from_millis(10),
+            std::time::Duration::from_millis(20),
+        )
+        .build()
+        .unwrap();
+    let mut run = volley.run(futures_util::stream::iter(vec![Request::from_line(
+        url.as_bytes(),
+    )]));
+    let mut records = Vec::new();
+    while let Some(r) = run.next().await {
+        records.push(r);
+    }
+    assert_eq!(records.len(), 1);
+    assert_eq!((records[0].status, records[0].attempts), (Some(200), 3));
+    let report = run.report();
+    assert_eq!(report.slowed.len(), 1);
+    assert_eq!(
+        &*report.slowed[0].host,
+        srv.url("/")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+    );
+    assert_eq!(report.slowed[0].reductions, 2);
+    assert_eq!(report.slowed_untracked, 0);
+}
