@@ -12,6 +12,7 @@ pub mod input;
 pub mod output;
 pub mod record;
 pub mod schedule;
+pub mod status;
 
 mod engine;
 

@@ -172,8 +172,10 @@ async fn run(plan: Plan) -> u8 {
                 p.clear();
             }
         }
-        if let Err(e) = writer.write(&rec) {
-            return output_error(e);
+        if plan.selection.shows(&rec) {
+            if let Err(e) = writer.write(&rec) {
+                return output_error(e);
+            }
         }
         if let Some(p) = progress.as_mut() {
             p.tick(summary.done(), summary.failed());

@@ -66,6 +66,37 @@ pub struct Args {
     )]
     pub bearer: Option<String>,
 
+    /// Request body, form-encoded; `@FILE` reads FILE without its newlines (`@-`: stdin).
+    /// Repeats join with `&`. POST unless -X.
+    #[arg(
+        short = 'd',
+        long = "data",
+        value_name = "DATA",
+        action = ArgAction::Append,
+        conflicts_with = "head",
+        help_heading = "Request"
+    )]
+    pub data: Vec<String>,
+
+    /// JSON request body (`@FILE` sent as is); sets Content-Type and Accept. POST unless -X.
+    #[arg(
+        long = "json",
+        value_name = "DATA",
+        conflicts_with_all = ["data", "head"],
+        help_heading = "Request"
+    )]
+    pub json: Option<String>,
+
+    /// Cookies to send, `name=value; n2=v2` (repeatable; never sent to another origin).
+    #[arg(
+        short = 'b',
+        long = "cookie",
+        value_name = "COOKIES",
+        action = ArgAction::Append,
+        help_heading = "Request"
+    )]
+    pub cookies: Vec<String>,
+
     /// Send HEAD instead of GET.
     #[arg(
         short = 'I',
@@ -276,6 +307,18 @@ pub struct Args {
     /// Records in input order instead of completion order.
     #[arg(long = "keep-order", help_heading = "Output")]
     pub keep_order: bool,
+
+    /// Print only records with these final statuses, e.g. 200,3xx,500-503 (all still count).
+    #[arg(long = "match-status", value_name = "LIST", help_heading = "Output")]
+    pub match_status: Option<String>,
+
+    /// Do not print records with these final statuses, e.g. 404,5xx (all still count).
+    #[arg(long = "filter-status", value_name = "LIST", help_heading = "Output")]
+    pub filter_status: Option<String>,
+
+    /// Final statuses that count as ok (for `ok` and the exit status) [default: 1xx-3xx].
+    #[arg(long = "ok-status", value_name = "LIST", help_heading = "Output")]
+    pub ok_status: Option<String>,
 
     /// Write the summary (totals, histograms, per-host table) as JSON to FILE.
     #[arg(long = "stats-json", value_name = "FILE", help_heading = "Output")]

@@ -12,10 +12,12 @@ use http::Method;
 use volley::fetch::HttpVersion;
 use volley::input::LineSource;
 use volley::output::format::{Format, Printer};
+use volley::output::select::Selection;
+use volley::status::StatusSet;
 use volley::Builder;
 
 use super::args::{Args, ColorChoice};
-use super::values;
+use super::{body, values};
 
 /// Everything main needs to run.
 pub struct Plan {
@@ -25,6 +27,8 @@ pub struct Plan {
     pub total: Total,
     pub printer: Printer,
     pub output: Option<(PathBuf, File)>,
+    /// Which records are printed.
+    pub selection: Selection,
     /// `--stats-json`: where the summary goes as JSON.
     pub stats_json: Option<(PathBuf, File)>,
     pub quiet: bool,
@@ -87,8 +91,10 @@ impl Plan {
                 Method::from_bytes(m.as_bytes())
                     .map_err(|_| format!("`{m}` is not a valid method")),
             )?
-        } else {
+        } else if args.data.is_empty() && args.json.is_none() {
             Method::GET
+        } else {
+            Method::POST
         };
         b = b.method(method);
         if let Some(ua) = &args.user_agent {
@@ -109,6 +115,8 @@ impl Plan {
             v.set_sensitive(true);
             b = b.header(AUTHORIZATION, v);
         }
+        // Before -H, so that -H can replace the Content-Type, Accept and Cookie set here.
+        b = body::apply(b, &args)?;
         for h in &args.headers {
             let (n, v) = flag("-H/--header", values::header(h))?;
             b = b.header(n, v);
@@ -129,6 +137,17 @@ impl Plan {
             b = b.add_cacert_pem(pem);
         }
         b = b.keep_order(args.keep_order);
+        let status_list = |flag: &str, v: &Option<String>| match v {
+            Some(v) => self::flag(flag, StatusSet::parse(v)).map(Some),
+            None => Ok(None),
+        };
+        if let Some(ok) = status_list("--ok-status", &args.ok_status)? {
+            b = b.ok_status(ok);
+        }
+        let selection = Selection {
+            matching: status_list("--match-status", &args.match_status)?,
+            filtered: status_list("--filter-status", &args.filter_status)?,
+        };
 
         let (sources, total) = sources(&args)?;
 
@@ -153,6 +172,7 @@ impl Plan {
         let stats_json = create("--stats-json", args.stats_json.as_deref())?;
         Ok(Plan {
             builder: b,
+            selection,
             stats_json,
             sources,
             total,

@@ -11,6 +11,7 @@ use http::Method;
 use super::{RunConfig, Volley};
 use crate::fetch::{FetchConfig, Fetcher, HttpVersion};
 use crate::schedule::{Limits, Rate, RetryPolicy};
+use crate::status::StatusSet;
 
 /// Configures a [`Volley`]. Every setter documents its default; [`build`](Builder::build)
 /// reports the first invalid setting.
@@ -33,6 +34,7 @@ impl Default for Builder {
                 },
                 retry: RetryPolicy::default(),
                 deadline: None,
+                ok_status: StatusSet::below_400(),
                 keep_order: false,
                 method: Method::GET,
                 body: Bytes::new(),
@@ -117,6 +119,12 @@ impl Builder {
     /// left gets a `deadline` record. Default: none.
     pub fn deadline(mut self, d: Option<Duration>) -> Self {
         self.run.deadline = d;
+        self
+    }
+
+    /// The final statuses that count as ok (with no error). Default: below 400.
+    pub fn ok_status(mut self, set: StatusSet) -> Self {
+        self.run.ok_status = set;
         self
     }
 

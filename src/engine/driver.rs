@@ -293,7 +293,7 @@ fn ended(
             }
         }
     }
-    records.push(end.into_record(job));
+    records.push(end.into_record(job, &config.ok_status));
 }
 
 /// One hop of one job. Hops run inside the driver's task rather than as tasks of their own:

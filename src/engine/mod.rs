@@ -22,6 +22,7 @@ use crate::fetch::Fetcher;
 use crate::input::Request;
 use crate::record::Record;
 use crate::schedule::{Limits, RetryPolicy, Slowdown};
+use crate::status::StatusSet;
 
 /// Run-level settings the driver needs (the fetch stage has its own).
 #[derive(Debug, Clone)]
@@ -29,6 +30,7 @@ pub(crate) struct RunConfig {
     pub limits: Limits,
     pub retry: RetryPolicy,
     pub deadline: Option<Duration>,
+    pub ok_status: StatusSet,
     pub keep_order: bool,
     pub method: Method,
     pub body: bytes::Bytes,

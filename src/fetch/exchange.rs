@@ -6,8 +6,8 @@ use std::time::{Duration, Instant, SystemTime};
 use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{
-    HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, LOCATION,
-    PROXY_AUTHORIZATION, RETRY_AFTER, SERVER,
+    HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_LENGTH,
+    CONTENT_LOCATION, CONTENT_TYPE, COOKIE, LOCATION, PROXY_AUTHORIZATION, RETRY_AFTER, SERVER,
 };
 use http::{HeaderMap, Method, StatusCode, Uri};
 use http_body_util::Full;
@@ -22,6 +22,16 @@ use crate::fetch::retry_after::parse_retry_after;
 use crate::fetch::tracked::Uses;
 use crate::record::{ErrorKind, Record, RecordError};
 use crate::schedule::idempotent;
+use crate::status::StatusSet;
+
+/// The request headers that describe its body, removed when a redirect drops the body (the
+/// Fetch standard's "request-body-header names").
+const BODY_HEADERS: [http::header::HeaderName; 4] = [
+    CONTENT_ENCODING,
+    CONTENT_LANGUAGE,
+    CONTENT_LOCATION,
+    CONTENT_TYPE,
+];
 
 /// A redirect's body is read (to keep the connection) only up to this size.
 const REDIRECT_BODY_LIMIT: usize = 64 * 1024;
@@ -54,6 +64,9 @@ pub struct Job {
     pub credentials: bool,
     /// Set when the job is queued again after a failure: its next exchange is a new attempt.
     pub retrying: bool,
+    /// Set once a redirect dropped the body (303, or 301/302 after POST): the headers that
+    /// describe it (`Content-Type` and kin) are no longer sent, as the Fetch standard says.
+    pub body_dropped: bool,
 }
 
 impl Job {
@@ -72,6 +85,7 @@ impl Job {
             started: None,
             credentials: true,
             retrying: false,
+            body_dropped: false,
         }
     }
 
@@ -95,6 +109,7 @@ impl Job {
         self.credentials &= !hop.cross_origin;
         if !hop.keep_body {
             self.body = Bytes::new();
+            self.body_dropped = true;
         }
         self.url = hop.url;
         self.method = hop.method;
@@ -182,6 +197,11 @@ impl Fetcher {
             }
         } else {
             strip_credentials(headers);
+        }
+        if job.body_dropped {
+            for name in BODY_HEADERS {
+                headers.remove(name);
+            }
         }
         Ok(req)
     }
@@ -298,8 +318,9 @@ impl Ending {
         self.p.retry_after
     }
 
-    /// The record of `job` ending like this.
-    pub fn into_record(self, mut job: Job) -> Record {
+    /// The record of `job` ending like this; `ok` when there was no error and the status is in
+    /// `ok_status`.
+    pub fn into_record(self, mut job: Job, ok_status: &StatusSet) -> Record {
         let Ending { mut p, error } = self;
         let status = p.status.map(|s| s.as_u16());
         Record {
@@ -309,7 +330,7 @@ impl Ending {
             url: Some(String::from(job.first_url)),
             method: job.first_method.as_str().to_owned(),
             status,
-            ok: error.is_none() && status.is_some_and(|s| s < 400),
+            ok: error.is_none() && status.is_some_and(|s| ok_status.contains(s)),
             title: p.body.take_title(),
             server: p.server,
             content_type: p.content_type,

@@ -4,5 +4,6 @@
 pub mod format;
 pub mod progress;
 pub mod sanitize;
+pub mod select;
 pub mod summary;
 pub mod writer;
