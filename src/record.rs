@@ -4,7 +4,8 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 
 /// What went wrong with one input. The variants and their snake_case names are the `error.kind`
 /// values of the record schema.
@@ -142,6 +143,11 @@ pub struct Record {
     pub elapsed_ms: f64,
     /// Extracted values by name (empty unless extractors were given).
     pub extract: serde_json::Map<String, serde_json::Value>,
+    /// The final response's header fields, kept only when something asks for them
+    /// (`--include-headers`, `-w '%{header.NAME}'`); `None` otherwise and when no response
+    /// arrived. Not in [`FIELDS`]: the key is left out of the JSON form when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Headers>,
     /// Where the body was saved, when `--save` is used.
     pub saved_to: Option<String>,
     /// Null when the exchange completed; otherwise what went wrong.
@@ -175,6 +181,7 @@ impl Record {
             attempts: 0,
             elapsed_ms: 0.0,
             extract: serde_json::Map::new(),
+            headers: None,
             saved_to: None,
             error: Some(error),
         }
@@ -187,6 +194,72 @@ impl Record {
         let authority = rest.split(['/', '?', '#']).next()?;
         let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         Some(host)
+    }
+}
+
+/// A response's header fields as a record keeps them: names lower-cased, in the order each name
+/// first arrived, the values of a repeated name joined with `", "` (RFC 9110 §5.3; `Set-Cookie`
+/// too, for one simple rule), values decoded lossily as UTF-8. At most [`Headers::CAP`] bytes of
+/// names and values are kept; fields past it are dropped. Serialises as a JSON object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    fields: Vec<(String, String)>,
+    /// Bytes of names and values in `fields`.
+    size: usize,
+}
+
+impl Headers {
+    /// Most bytes of names and values kept (hyper already bounds what a response may send).
+    pub const CAP: usize = 64 * 1024;
+
+    /// No fields.
+    pub fn new() -> Self {
+        Headers::default()
+    }
+
+    /// Appends field `name` (lower-cased here) with `value`, unless that would take the kept total
+    /// past [`Headers::CAP`]; returns whether it was kept. The caller joins repeated names.
+    pub fn push(&mut self, name: &str, value: String) -> bool {
+        let size = self.size + name.len() + value.len();
+        if size > Self::CAP {
+            return false;
+        }
+        self.size = size;
+        self.fields.push((name.to_ascii_lowercase(), value));
+        true
+    }
+
+    /// The value of field `name` (any case), if it was kept.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The fields, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+}
+
+impl Serialize for Headers {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.fields.len()))?;
+        for (name, value) in &self.fields {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
     }
 }
 
@@ -241,6 +314,38 @@ mod tests {
             let json = serde_json::to_string(&k).unwrap();
             assert_eq!(json, format!("\"{}\"", k.as_str()));
         }
+    }
+
+    #[test]
+    fn headers_keep_order_lower_case_and_the_cap() {
+        let mut h = Headers::new();
+        assert!(h.push("Server", "nginx".into()));
+        assert!(h.push("x-a", "1, 2".into()));
+        assert_eq!(h.get("SERVER"), Some("nginx"));
+        assert_eq!(h.get("x-b"), None);
+        assert_eq!(
+            serde_json::to_string(&h).unwrap(),
+            r#"{"server":"nginx","x-a":"1, 2"}"#
+        );
+        // 6 + 5 + 3 + 4 = 18 bytes kept; a field that would pass the cap is dropped.
+        let big = "v".repeat(Headers::CAP - 18 - 5);
+        assert!(!h.push("x-big", format!("{big}!")));
+        assert!(h.push("x-big", big));
+        assert!(!h.push("x", String::new()));
+        assert_eq!(h.len(), 3);
+        let mut r = Record::unfetched(
+            0,
+            String::new(),
+            None,
+            "GET",
+            RecordError::new(ErrorKind::Io, "x"),
+        );
+        r.headers = Some(Headers::new());
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(
+            json.contains(r#""extract":{},"headers":{},"saved_to""#),
+            "{json}"
+        );
     }
 
     #[test]

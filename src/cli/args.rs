@@ -304,9 +304,33 @@ pub struct Args {
     )]
     pub fields: Option<Vec<String>>,
 
+    /// One line per record from TEMPLATE: %{FIELD} (any --fields name), %{header.NAME},
+    /// %{headers}, %{extract.NAME}, %{json}; \n, \t, \\ and %% escapes.
+    #[arg(
+        short = 'w',
+        long = "write-out",
+        value_name = "TEMPLATE",
+        conflicts_with_all = ["jsonl", "csv", "fields"],
+        help_heading = "Output"
+    )]
+    pub write_out: Option<String>,
+
+    /// Add the response headers to each record as `headers` (JSONL, CSV, %{json}).
+    #[arg(long = "include-headers", help_heading = "Output")]
+    pub include_headers: bool,
+
     /// Records in input order instead of completion order.
     #[arg(long = "keep-order", help_heading = "Output")]
     pub keep_order: bool,
+
+    /// Extract a value into `extract.NAME`: NAME=css:SELECTOR[@attr], NAME=json:JSONPATH,
+    /// NAME=re:REGEX or NAME=header:NAME (repeatable).
+    #[arg(short = 'e', long = "extract", value_name = "NAME=KIND:EXPR", action = ArgAction::Append, help_heading = "Output")]
+    pub extract: Vec<String>,
+
+    /// Every extractor yields an array of all its matches instead of the first.
+    #[arg(long = "extract-all", help_heading = "Output")]
+    pub extract_all: bool,
 
     /// Print only records with these final statuses, e.g. 200,3xx,500-503 (all still count).
     #[arg(long = "match-status", value_name = "LIST", help_heading = "Output")]

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use http::header::{HeaderValue, AUTHORIZATION, USER_AGENT};
 use http::Method;
+use volley::extract::{Extractor, Extractors};
 use volley::fetch::HttpVersion;
 use volley::input::LineSource;
 use volley::output::format::{Format, Printer};
@@ -137,6 +138,13 @@ impl Plan {
             b = b.add_cacert_pem(pem);
         }
         b = b.keep_order(args.keep_order);
+        let extractors = args
+            .extract
+            .iter()
+            .map(|spec| spec.parse::<Extractor>())
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|list| Extractors::new(list, args.extract_all));
+        b = b.extractors(flag("-e/--extract", extractors)?);
         let status_list = |flag: &str, v: &Option<String>| match v {
             Some(v) => self::flag(flag, StatusSet::parse(v)).map(Some),
             None => Ok(None),
@@ -166,8 +174,15 @@ impl Plan {
             ColorChoice::Never => (false, false),
             ColorChoice::Auto => (stdout_tty && !no_color, stderr_tty && !no_color),
         };
-        let printer = Printer::new(format, args.fields.clone(), color_out)
-            .map_err(|e| Usage(format!("--fields: {e}")))?;
+        let printer = match &args.write_out {
+            Some(template) => Printer::write_out(template, args.include_headers)
+                .map_err(|e| Usage(format!("-w/--write-out: {e}")))?,
+            None => Printer::new(format, args.fields.clone(), color_out)
+                .map_err(|e| Usage(format!("--fields: {e}")))?
+                .with_headers(args.include_headers),
+        };
+        // Headers are copied from each response only when the output shows them.
+        b = b.keep_headers(printer.needs_headers());
         let output = create("-o/--output", args.output.as_deref())?;
         let stats_json = create("--stats-json", args.stats_json.as_deref())?;
         Ok(Plan {

@@ -9,6 +9,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::Method;
 
 use super::{RunConfig, Volley};
+use crate::extract::Extractors;
 use crate::fetch::{FetchConfig, Fetcher, HttpVersion};
 use crate::schedule::{Limits, Rate, RetryPolicy};
 use crate::status::StatusSet;
@@ -128,6 +129,13 @@ impl Builder {
         self
     }
 
+    /// Extractors run on every final response; their values go under `extract` in the record.
+    /// Default: none.
+    pub fn extractors(mut self, set: Extractors) -> Self {
+        self.fetch.extractors = (!set.list.is_empty()).then(|| Arc::new(set));
+        self
+    }
+
     /// Emit records in input order instead of completion order. Default off.
     pub fn keep_order(mut self, yes: bool) -> Self {
         self.run.keep_order = yes;
@@ -206,6 +214,14 @@ impl Builder {
     /// Which HTTP versions to negotiate. Default: ALPN decides.
     pub fn http_version(mut self, v: HttpVersion) -> Self {
         self.fetch.version = v;
+        self
+    }
+
+    /// Keep the final response's header fields in each record's
+    /// [`headers`](crate::record::Record::headers) (see [`Headers`](crate::record::Headers) for
+    /// the form and the size cap). Default off: the headers are not copied.
+    pub fn keep_headers(mut self, yes: bool) -> Self {
+        self.fetch.keep_headers = yes;
         self
     }
 

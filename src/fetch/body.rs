@@ -1,11 +1,12 @@
 //! Reading a response body as it streams: decoding, the `--max-body` cap (counted after
-//! decoding), and the title scanner fed on the way. Nothing here keeps the body: memory per
-//! response is the decoder's state plus the scanner's small buffer.
+//! decoding), and the title scanner and the `-e` extractors fed on the way. Nothing here keeps
+//! the body, except JSON and regex extractors, which need it whole (bounded by `--max-body`).
 
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::extract::title::{charset_param, is_html, TitleScanner};
+use crate::extract::Extraction;
 use crate::fetch::decode::{DecodeError, Decoder};
 use crate::fetch::error::classify;
 use crate::record::{ErrorKind, RecordError};
@@ -27,6 +28,8 @@ pub struct BodyProgress {
     /// Decoded bytes accepted.
     pub bytes: u64,
     title: Title,
+    /// The `-e` extractors' work, when there are any.
+    pub extraction: Option<Box<Extraction>>,
 }
 
 impl BodyProgress {
@@ -39,6 +42,14 @@ impl BodyProgress {
         }
     }
 
+    /// The extractors' values (empty without extractors).
+    pub fn take_extract(&mut self) -> serde_json::Map<String, serde_json::Value> {
+        self.extraction
+            .take()
+            .map(|x| x.finish())
+            .unwrap_or_default()
+    }
+
     fn accept(&mut self, piece: &[u8], cap: u64, content_type: Option<&str>) -> bool {
         let room = cap.saturating_sub(self.bytes);
         let (piece, fits) = if piece.len() as u64 > room {
@@ -47,6 +58,9 @@ impl BodyProgress {
             (piece, true)
         };
         self.bytes += piece.len() as u64;
+        if let Some(x) = &mut self.extraction {
+            x.feed(piece);
+        }
         if let Title::Undecided = self.title {
             if piece.is_empty() {
                 return fits;

@@ -1,6 +1,7 @@
 //! The one shared HTTP client: pooled keep-alive connections per host, HTTP/1.1 and HTTP/2 by
 //! ALPN, rustls, and the settings every exchange of a run shares.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -9,6 +10,7 @@ use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
+use crate::extract::Extractors;
 use crate::fetch::connect::{tls_config, Connector, Overrides};
 
 /// The hyper client type volley uses.
@@ -51,6 +53,10 @@ pub struct FetchConfig {
     pub version: HttpVersion,
     /// Idle connections kept per host.
     pub pool_max_idle_per_host: usize,
+    /// `-e` extractors run on every final response.
+    pub extractors: Option<Arc<Extractors>>,
+    /// Keep the final response's header fields in the record (`headers`).
+    pub keep_headers: bool,
 }
 
 /// The request headers volley sends unless told otherwise.
@@ -82,6 +88,8 @@ impl Default for FetchConfig {
             overrides: Overrides::new(),
             version: HttpVersion::Auto,
             pool_max_idle_per_host: 256,
+            extractors: None,
+            keep_headers: false,
         }
     }
 }

@@ -14,13 +14,15 @@ use http_body_util::Full;
 use hyper_util::client::legacy::connect::capture_connection;
 use url::Url;
 
+use crate::extract::Extraction;
 use crate::fetch::body::{discard_body, read_body, BodyProgress};
 use crate::fetch::client::{build_client, FetchConfig, HttpClient};
 use crate::fetch::error::classify;
+use crate::fetch::headers::keep_headers;
 use crate::fetch::redirect::{is_redirect, next_hop, NextHop};
 use crate::fetch::retry_after::parse_retry_after;
 use crate::fetch::tracked::Uses;
-use crate::record::{ErrorKind, Record, RecordError};
+use crate::record::{ErrorKind, Headers, Record, RecordError};
 use crate::schedule::idempotent;
 use crate::status::StatusSet;
 
@@ -129,6 +131,8 @@ struct Progress {
     content_type: Option<String>,
     content_length: Option<u64>,
     retry_after: Option<Duration>,
+    /// Only with [`FetchConfig::keep_headers`].
+    headers: Option<Headers>,
     body: BodyProgress,
 }
 
@@ -253,6 +257,11 @@ impl Fetcher {
             .headers
             .get(RETRY_AFTER)
             .and_then(|v| parse_retry_after(v.as_bytes(), SystemTime::now()));
+        if self.config.keep_headers {
+            // Kept for a redirect too: its Progress is dropped when the hop is followed, and it
+            // is the final response when following fails.
+            p.headers = Some(keep_headers(&parts.headers));
+        }
         if self.config.follow && is_redirect(parts.status) {
             if let Some(location) = parts.headers.get(LOCATION) {
                 return match next_hop(
@@ -270,6 +279,9 @@ impl Fetcher {
                     Err(e) => Outcome::Failed(e),
                 };
             }
+        }
+        if let Some(set) = &self.config.extractors {
+            p.body.extraction = Some(Box::new(Extraction::new(set.clone(), &parts.headers)));
         }
         let encoding = header_text(&parts.headers, CONTENT_ENCODING);
         match read_body(
@@ -339,7 +351,8 @@ impl Ending {
             redirects: job.redirects,
             attempts: job.attempts,
             elapsed_ms: job.started.map_or(0.0, elapsed_ms),
-            extract: serde_json::Map::new(),
+            extract: p.body.take_extract(),
+            headers: p.headers,
             saved_to: None,
             error,
         }

@@ -8,6 +8,7 @@ pub mod connect;
 pub mod decode;
 pub mod error;
 mod exchange;
+mod headers;
 pub mod redirect;
 mod retry_after;
 mod tracked;

@@ -50,6 +50,7 @@ pub struct RouteState {
 /// | `/gzip-bomb?mb=N`, `/bomb-gzip`, `/bomb-deflate`, `/bomb-br`, `/bomb-zstd` | `N` MiB (default 1024) of zeros, compressed, `text/html`; brotli is slow to build the first time, see [`encode::bomb`] |
 /// | `/chart/<ticker>` | Yahoo-like JSON, price = (sum of the upper-cased ticker's bytes) / 7, 2 decimals |
 /// | `/json/<n>` | `{"id":<n>,"name":"item <n>"}` |
+/// | `/html?body=B` | 200 `text/html; charset=utf-8` with the (percent-decoded) body `B` |
 /// | `/header/control` | a page whose `Server` header holds ESC (`evil\x1b[2J`), which strict parsers reject (raw server only; TLS aborts) |
 /// | `/malformed/status`, `/malformed/header`, `/malformed/chunked`, `/malformed/content-length` | broken responses (raw server only; TLS aborts) |
 /// | `/panic` | the handler panics (to test panic reporting: the `Server` handle then fails on drop) |
@@ -171,6 +172,7 @@ pub fn route(req: &Request, state: &RouteState) -> Plan {
         ("bomb-br", None) => bomb(req, Coding::Brotli),
         ("bomb-zstd", None) => bomb(req, Coding::Zstd),
         ("chart", Some(ticker)) => json(chart(ticker)),
+        ("html", None) => html(200, req.param("body").unwrap_or_default()),
         ("json", Some(n)) => match n.parse::<i64>() {
             Ok(n) => json(format!("{{\"id\":{n},\"name\":\"item {n}\"}}")),
             Err(_) => bad_request("json wants a number"),

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::jsonl::{write_json, write_json_error};
 use super::text::push_text;
 use super::{Field, EXTRACT_PREFIX};
-use crate::record::{Record, RecordError};
+use crate::record::{Headers, Record, RecordError};
 
 /// One field's value, typed so each format can render it its own way.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +19,7 @@ pub(super) enum Cell<'a> {
     Float(f64),
     Bool(bool),
     Map(&'a Map<String, Value>),
+    Headers(&'a Headers),
     Error(&'a RecordError),
     /// A non-string, non-null extracted value.
     Value(&'a Value),
@@ -56,6 +57,7 @@ impl Field {
                 .as_ref()
                 .map_or(Cell::Null, |e| Cell::Str(&e.message)),
             Field::Host => rec.host().map_or(Cell::Null, Cell::Str),
+            Field::Headers => rec.headers.as_ref().map_or(Cell::Null, Cell::Headers),
             Field::ExtractKey(name) => match rec.extract.get(&name[EXTRACT_PREFIX.len()..]) {
                 None | Some(Value::Null) => Cell::Null,
                 Some(Value::String(s)) => Cell::Str(s),
@@ -74,6 +76,7 @@ pub(super) fn write_plain_cell(out: &mut Vec<u8>, cell: Cell<'_>) {
         Cell::Float(x) => write_f64(out, x),
         Cell::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
         Cell::Map(m) => write_json(out, m),
+        Cell::Headers(h) => write_json(out, h),
         Cell::Error(e) => write_json_error(out, e),
         Cell::Value(v) => write_json(out, v),
     }

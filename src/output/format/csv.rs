@@ -19,8 +19,10 @@ pub(super) fn write_csv_row(out: &mut Vec<u8>, rec: &Record, columns: &[Column])
             Cell::Null => {}
             Cell::Str(s) => write_csv_text(out, s),
             Cell::Map(m) if m.is_empty() => {}
+            Cell::Headers(h) if h.is_empty() => {}
             // Structures become JSON text, which may hold commas and quotes: quote it as text.
             cell @ (Cell::Map(_)
+            | Cell::Headers(_)
             | Cell::Error(_)
             | Cell::Value(Value::Array(_) | Value::Object(_))) => {
                 let mut json = Vec::new();

@@ -5,15 +5,33 @@
 //! network text actually needs escaping; CSV also builds the JSON text of a non-empty `extract` or
 //! `error` cell before quoting it.
 //!
-//! Every format is terminal-safe (DESIGN §2): text and CSV pass network text through
-//! [`escape_text`](super::sanitize::escape_text); JSON escapes the same characters as `\uXXXX`, so the line is still valid JSON
-//! that parses back to the original string.
+//! Every format is terminal-safe (DESIGN §2): text, CSV and write-out templates pass network text
+//! through [`escape_text`](super::sanitize::escape_text); JSON escapes the same characters as
+//! `\uXXXX`, so the line is still valid JSON that parses back to the original string.
 //!
 //! # `--fields`
 //!
 //! Accepted names: every name in [`FIELDS`], plus `error_kind` and `error_message` (the two parts
-//! of `error`), `host` ([`Record::host`]), and `extract.NAME` (one extracted value). They select
+//! of `error`), `host` ([`Record::host`]), `headers` (the response's header fields, see
+//! [`Headers`](crate::record::Headers)), and `extract.NAME` (one extracted value). They select
 //! and order the keys of a JSONL object, the columns of CSV, and the tab-separated cells of text.
+//!
+//! # `--include-headers`
+//!
+//! Adds `headers` right after `extract` to the default JSONL keys and CSV columns (an object, or
+//! null when no response arrived; a compact JSON cell in CSV, empty for null or `{}`). The default
+//! text line never shows headers: they would not fit on it.
+//!
+//! # `-w/--write-out TEMPLATE`
+//!
+//! One line per record instead of the format's: the template's text with each `%{NAME}` replaced
+//! by a value. `NAME` is any `--fields` name (`%{status}`, `%{error_kind}`, `%{host}`,
+//! `%{headers}`, `%{extract.NAME}`), `header.NAME` (that response header, any case), or `json`
+//! (the record as JSONL prints it). Strings are text-escaped, null and missing values are empty,
+//! numbers and booleans as in JSON, structures (`extract`, `error`, `headers`, non-string
+//! extracted values) compact JSON. `\n`, `\t`, `\\` and `%%` stand for a newline, a tab, a
+//! backslash and `%`; any other `\` or `%` is itself. An unknown name or an unclosed `%{` is an
+//! error. Each record ends in exactly one `\n`: a template ending in `\n` does not get a second.
 //!
 //! # CSV columns
 //!
@@ -27,12 +45,14 @@
 mod cell;
 mod csv;
 mod jsonl;
+mod template;
 mod text;
 
 pub(crate) use text::write_size;
 
 use self::csv::{write_csv_row, write_csv_text};
 use self::jsonl::write_json_fields;
+use self::template::Template;
 use self::text::{write_text_fields, write_text_line};
 use super::sanitize::write_json_str;
 use crate::record::{Record, FIELDS};
@@ -55,7 +75,11 @@ pub struct Printer {
     format: Format,
     /// The selected columns; `None` means the text layout.
     columns: Option<Vec<Column>>,
+    /// Whether `columns` are the format's default (no `--fields`).
+    default_columns: bool,
     color: bool,
+    /// `-w/--write-out`: replaces the format's line.
+    template: Option<Template>,
 }
 
 impl Printer {
@@ -71,20 +95,58 @@ impl Printer {
         fields: Option<Vec<String>>,
         color: bool,
     ) -> Result<Printer, String> {
+        let default_columns = fields.is_none();
         let fields = match fields {
             Some(names) => Some(parse_fields(&names)?),
             // JSONL and CSV always have explicit columns; text has a layout of its own.
             None => match format {
-                Format::Jsonl => Some(FIELDS.iter().filter_map(|f| Field::parse(f)).collect()),
+                Format::Jsonl => Some(default_jsonl_fields()),
                 Format::Csv => Some(default_csv_fields()),
                 Format::Text => None,
             },
         };
         Ok(Printer {
             format,
+            default_columns,
             columns: fields.map(Column::for_fields),
             color,
+            template: None,
         })
+    }
+
+    /// A printer of one `-w/--write-out` line per record (see the [module docs](self) for the
+    /// syntax).
+    /// `include_headers` puts `headers` in `%{json}`, as `--include-headers` does in JSONL.
+    ///
+    /// Fails with a message for the user when the template names an unknown variable or a
+    /// `%{` is not closed.
+    pub fn write_out(template: &str, include_headers: bool) -> Result<Printer, String> {
+        Ok(Printer {
+            format: Format::Text,
+            columns: None,
+            default_columns: true,
+            color: false,
+            template: Some(Template::parse(template, include_headers)?),
+        })
+    }
+
+    /// `--include-headers`: adds a `headers` key (column) after `extract` to the default JSONL
+    /// and CSV layouts. An explicit `--fields` list stays as given, and the default text line never
+    /// shows headers (they would not fit on it).
+    pub fn with_headers(mut self, yes: bool) -> Printer {
+        if let (true, true, Some(columns)) = (yes, self.default_columns, &self.columns) {
+            let fields = columns.iter().map(|c| c.field.clone());
+            self.columns = Some(Column::for_fields(with_headers_field(fields.collect())));
+        }
+        self
+    }
+
+    /// Whether records need their [`headers`](Record::headers) for this output: a `headers`
+    /// column, or a template that reads them. The fetcher copies headers only then.
+    pub fn needs_headers(&self) -> bool {
+        let column = |c: &Column| c.field == Field::Headers;
+        self.columns.iter().flatten().any(column)
+            || self.template.as_ref().is_some_and(Template::needs_headers)
     }
 
     /// Appends the CSV header row (the column names); appends nothing for text and JSONL.
@@ -103,12 +165,13 @@ impl Printer {
 
     /// Appends exactly one line for `rec`, ending in `\n`.
     pub fn write(&self, rec: &Record, out: &mut Vec<u8>) {
-        match (self.format, &self.columns) {
-            (Format::Jsonl, Some(columns)) => write_json_fields(out, rec, columns),
-            (Format::Csv, Some(columns)) => write_csv_row(out, rec, columns),
-            (Format::Text, Some(columns)) => write_text_fields(out, rec, columns),
+        match (&self.template, self.format, &self.columns) {
+            (Some(template), _, _) => template.render(rec, out),
+            (None, Format::Jsonl, Some(columns)) => write_json_fields(out, rec, columns),
+            (None, Format::Csv, Some(columns)) => write_csv_row(out, rec, columns),
+            (None, Format::Text, Some(columns)) => write_text_fields(out, rec, columns),
             // `new` gives JSONL and CSV explicit fields, so only text gets here.
-            (_, None) => write_text_line(out, rec, self.color),
+            (None, _, None) => write_text_line(out, rec, self.color),
         }
         out.push(b'\n');
     }
@@ -141,12 +204,20 @@ enum Field {
     ErrorKind,
     ErrorMessage,
     Host,
+    /// The response's header fields (`--include-headers`); not in [`FIELDS`].
+    Headers,
     /// `extract.NAME`: one extracted value. Holds the whole field name.
     ExtractKey(Box<str>),
 }
 
 /// The names `--fields` accepts besides [`FIELDS`], for the error message.
-const EXTRA_FIELDS: [&str; 4] = ["error_kind", "error_message", "host", "extract.NAME"];
+const EXTRA_FIELDS: [&str; 5] = [
+    "error_kind",
+    "error_message",
+    "host",
+    "headers",
+    "extract.NAME",
+];
 
 /// What starts an `extract.NAME` field.
 const EXTRACT_PREFIX: &str = "extract.";
@@ -175,6 +246,7 @@ impl Field {
             "error_kind" => Field::ErrorKind,
             "error_message" => Field::ErrorMessage,
             "host" => Field::Host,
+            "headers" => Field::Headers,
             _ if name.starts_with(EXTRACT_PREFIX) && name.len() > EXTRACT_PREFIX.len() => {
                 Field::ExtractKey(name.into())
             }
@@ -205,6 +277,7 @@ impl Field {
             Field::ErrorKind => "error_kind",
             Field::ErrorMessage => "error_message",
             Field::Host => "host",
+            Field::Headers => "headers",
             Field::ExtractKey(name) => name,
         }
     }
@@ -256,6 +329,21 @@ fn parse_fields(names: &[String]) -> Result<Vec<Field>, String> {
     Ok(fields)
 }
 
+/// The default JSONL fields: [`FIELDS`] in schema order.
+fn default_jsonl_fields() -> Vec<Field> {
+    FIELDS.iter().filter_map(|f| Field::parse(f)).collect()
+}
+
+/// `fields` with [`Field::Headers`] right after [`Field::Extract`] (`--include-headers`).
+fn with_headers_field(mut fields: Vec<Field>) -> Vec<Field> {
+    let at = fields
+        .iter()
+        .position(|f| *f == Field::Extract)
+        .map_or(fields.len(), |i| i + 1);
+    fields.insert(at, Field::Headers);
+    fields
+}
+
 /// [`FIELDS`] with `error` split in two (see the module docs).
 fn default_csv_fields() -> Vec<Field> {
     FIELDS
@@ -296,6 +384,7 @@ mod tests {
             attempts: 1,
             elapsed_ms: 12.3,
             extract: Map::new(),
+            headers: None,
             saved_to: None,
             error: None,
         }
@@ -354,7 +443,7 @@ mod tests {
             "unknown field `foo` in --fields (known: index, input, url, final_url, method, \
              status, ok, title, server, content_type, content_length, bytes, redirects, \
              attempts, elapsed_ms, extract, saved_to, error, error_kind, error_message, host, \
-             extract.NAME)"
+             headers, extract.NAME)"
         );
         let err = Printer::new(Format::Csv, Some(vec!["extract.".into()]), false).unwrap_err();
         assert!(
@@ -373,11 +462,62 @@ mod tests {
     }
 
     #[test]
+    fn include_headers_adds_a_key_after_extract_to_default_layouts_only() {
+        let mut r = ok_record();
+        let mut h = crate::record::Headers::new();
+        h.push("server", "nginx".into());
+        h.push("set-cookie", "a=1, b=2".into());
+        r.headers = Some(h);
+        let jsonl = printer(Format::Jsonl).with_headers(true);
+        assert!(jsonl.needs_headers());
+        let text = line(&jsonl, &r);
+        assert!(
+            text.contains(
+                r#""extract":{},"headers":{"server":"nginx","set-cookie":"a=1, b=2"},"saved_to""#
+            ),
+            "{text}"
+        );
+        assert_eq!(text, serde_json::to_string(&r).unwrap() + "\n");
+        assert!(line(&jsonl, &invalid_input()).contains(r#""extract":{},"headers":null,"#));
+        // Without the flag the key is absent even when headers were kept.
+        assert!(!line(&printer(Format::Jsonl), &r).contains("headers"));
+        assert!(!printer(Format::Jsonl).with_headers(false).needs_headers());
+
+        let csv = printer(Format::Csv).with_headers(true);
+        let mut head = Vec::new();
+        csv.header(&mut head);
+        assert!(String::from_utf8(head)
+            .unwrap()
+            .contains(",extract,headers,saved_to,"));
+        assert!(
+            line(&csv, &r).contains(r#",,"{""server"":""nginx"",""set-cookie"":""a=1, b=2""}",,,"#)
+        );
+        assert!(line(&csv, &invalid_input()).contains(",0.0,,,,invalid_input,"));
+
+        // Explicit --fields and the text line stay as they are.
+        let fields = with_fields(Format::Jsonl, "status").with_headers(true);
+        assert_eq!(line(&fields, &r), "{\"status\":200}\n");
+        assert!(!fields.needs_headers());
+        let text = printer(Format::Text).with_headers(true);
+        assert!(!text.needs_headers());
+        assert_eq!(line(&text, &r), line(&printer(Format::Text), &r));
+        let fields = with_fields(Format::Text, "status,headers");
+        assert!(fields.needs_headers());
+        assert_eq!(
+            line(&fields, &r),
+            "200\t{\"server\":\"nginx\",\"set-cookie\":\"a=1, b=2\"}\n"
+        );
+    }
+
+    #[test]
     fn every_schema_field_is_selectable_and_round_trips_its_name() {
-        for name in FIELDS
-            .iter()
-            .chain(&["error_kind", "error_message", "host", "extract.x"])
-        {
+        for name in FIELDS.iter().chain(&[
+            "error_kind",
+            "error_message",
+            "host",
+            "headers",
+            "extract.x",
+        ]) {
             let field = Field::parse(name).unwrap();
             assert_eq!(field.name(), *name);
             assert_eq!(

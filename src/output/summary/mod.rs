@@ -182,6 +182,7 @@ pub(crate) mod testing {
             attempts: 1,
             elapsed_ms: ms,
             extract: serde_json::Map::new(),
+            headers: None,
             saved_to: None,
             error: None,
         }
