@@ -138,3 +138,77 @@ fn malformed_extractors_are_usage_errors() {
     }
     assert_usage_error(&["-e", "a=re:x", "-e", "a=re:y"], "-e/--extract");
 }
+
+/// The seeds' stock-price script as they would write it: tickers as inputs, `--template` for
+/// the URL, one JSON field out of each answer.
+#[test]
+fn the_stock_price_job_with_a_template() {
+    let srv = Server::start();
+    let template = srv.url("/chart/{}");
+    let out = run_jsonl([
+        "--keep-order",
+        "--template",
+        &template,
+        "-e",
+        "price=json:$.chart.result[0].meta.regularMarketPrice",
+        "VTSAX",
+        "VTIAX",
+        "IJS",
+    ]);
+    let recs = out.records();
+    let got: Vec<(&str, &str, &Value)> = recs
+        .iter()
+        .map(|r| {
+            (
+                r["input"].as_str().unwrap(),
+                r["url"].as_str().unwrap(),
+                &r["extract"]["price"],
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, Value)> = ["VTSAX", "VTIAX", "IJS"]
+        .iter()
+        .map(|t| {
+            let price = serde_json::from_str(&testbed::routes::chart_price(t)).unwrap();
+            (t.to_string(), srv.url(&format!("/chart/{t}")), price)
+        })
+        .collect();
+    assert_eq!(got.len(), 3);
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!((g.0, g.1, g.2), (w.0.as_str(), w.1.as_str(), &w.2));
+    }
+}
+
+/// Values are percent-encoded, so each stays inside its part of the URL; lines from a file work
+/// the same way as arguments.
+#[test]
+fn template_values_are_encoded() {
+    let srv = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("values.txt");
+    std::fs::write(&list, "a b/c?d=1&e\n# a comment\nplain\n").unwrap();
+    let template = srv.url("/echo?q={}");
+    let out = run_jsonl([
+        "--keep-order",
+        "--template",
+        &template,
+        "-i",
+        list.to_str().unwrap(),
+    ]);
+    let recs = out.records();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0]["input"], "a b/c?d=1&e");
+    let mut seen: Vec<String> = srv
+        .requests()
+        .into_iter()
+        .map(|s| s.path_and_query)
+        .collect();
+    seen.sort();
+    assert_eq!(seen, ["/echo?q=a%20b%2Fc%3Fd%3D1%26e", "/echo?q=plain"]);
+}
+
+#[test]
+fn bad_templates_are_usage_errors() {
+    assert_usage_error(&["--template", "http://a.test/x"], "--template");
+    assert_usage_error(&["--template", "ftp://a.test/{}"], "--template");
+}

@@ -26,6 +26,11 @@ pub struct Args {
     )]
     pub input: Option<PathBuf>,
 
+    /// Make each input a value in this URL, in place of `{}` (percent-encoded), e.g.
+    /// https://api.example.com/chart/{}.
+    #[arg(long = "template", value_name = "URL", help_heading = "Input")]
+    pub template: Option<String>,
+
     /// HTTP method.
     #[arg(
         short = 'X',

@@ -11,7 +11,7 @@ use http::header::{HeaderValue, AUTHORIZATION, USER_AGENT};
 use http::Method;
 use volley::extract::{Extractor, Extractors};
 use volley::fetch::HttpVersion;
-use volley::input::LineSource;
+use volley::input::{LineSource, Template};
 use volley::output::format::{Format, Printer};
 use volley::output::select::Selection;
 use volley::status::StatusSet;
@@ -30,6 +30,8 @@ pub struct Plan {
     pub output: Option<(PathBuf, File)>,
     /// Which records are printed.
     pub selection: Selection,
+    /// `--template`: inputs are values put into this URL.
+    pub template: Option<Template>,
     /// `--stats-json`: where the summary goes as JSON.
     pub stats_json: Option<(PathBuf, File)>,
     pub quiet: bool,
@@ -185,9 +187,14 @@ impl Plan {
         b = b.keep_headers(printer.needs_headers());
         let output = create("-o/--output", args.output.as_deref())?;
         let stats_json = create("--stats-json", args.stats_json.as_deref())?;
+        let template = match &args.template {
+            Some(t) => Some(flag("--template", Template::new(t))?),
+            None => None,
+        };
         Ok(Plan {
             builder: b,
             selection,
+            template,
             stats_json,
             sources,
             total,

@@ -9,6 +9,7 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use tokio::sync::mpsc;
 
+use super::template::Template;
 use super::Request;
 
 /// The longest input line volley accepts (64 KiB); longer lines are `invalid_input`.
@@ -27,6 +28,7 @@ pub enum LineSource {
 pub fn spawn_reader(
     sources: Vec<LineSource>,
     capacity: usize,
+    template: Option<Template>,
 ) -> (
     mpsc::Receiver<Request>,
     std::thread::JoinHandle<io::Result<()>>,
@@ -35,17 +37,23 @@ pub fn spawn_reader(
     let handle = std::thread::Builder::new()
         .name("volley-input".into())
         .spawn(move || {
+            let make = |line: &[u8]| match &template {
+                Some(t) => t.request(line),
+                None => Request::from_line(line),
+            };
             for source in sources {
                 let sent = match source {
                     LineSource::Args(args) => {
                         for a in args {
-                            if tx.blocking_send(Request::from_line(a.as_bytes())).is_err() {
+                            if tx.blocking_send(make(a.as_bytes())).is_err() {
                                 return Ok(());
                             }
                         }
                         true
                     }
-                    LineSource::Reader(r) => read_lines(r, |req| tx.blocking_send(req).is_ok())?,
+                    LineSource::Reader(r) => {
+                        read_lines_with(r, &make, |req| tx.blocking_send(req).is_ok())?
+                    }
                 };
                 if !sent {
                     return Ok(());
@@ -59,7 +67,16 @@ pub fn spawn_reader(
 
 /// Reads `reader` line by line, calling `emit` for every input line; stops early (returning
 /// `Ok(false)`) when `emit` returns false.
-pub fn read_lines<R: Read>(reader: R, mut emit: impl FnMut(Request) -> bool) -> io::Result<bool> {
+pub fn read_lines<R: Read>(reader: R, emit: impl FnMut(Request) -> bool) -> io::Result<bool> {
+    read_lines_with(reader, &Request::from_line, emit)
+}
+
+/// [`read_lines`] with `make` turning each input line into its request.
+pub fn read_lines_with<R: Read>(
+    reader: R,
+    make: &dyn Fn(&[u8]) -> Request,
+    mut emit: impl FnMut(Request) -> bool,
+) -> io::Result<bool> {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let mut line: Vec<u8> = Vec::with_capacity(256);
     let mut too_long = false;
@@ -73,7 +90,7 @@ pub fn read_lines<R: Read>(reader: R, mut emit: impl FnMut(Request) -> bool) -> 
         if buf.is_empty() {
             // The last line may have no line end.
             if (!line.is_empty() || too_long)
-                && !finish_line(&mut line, &mut too_long, &mut first, &mut emit)
+                && !finish_line(make, &mut line, &mut too_long, &mut first, &mut emit)
             {
                 return Ok(false);
             }
@@ -94,7 +111,9 @@ pub fn read_lines<R: Read>(reader: R, mut emit: impl FnMut(Request) -> bool) -> 
         }
         let used = ends_line.unwrap_or(buf.len());
         reader.consume(used);
-        if ends_line.is_some() && !finish_line(&mut line, &mut too_long, &mut first, &mut emit) {
+        if ends_line.is_some()
+            && !finish_line(make, &mut line, &mut too_long, &mut first, &mut emit)
+        {
             return Ok(false);
         }
     }
@@ -150,6 +169,7 @@ pub fn count_inputs<R: Read>(reader: R) -> io::Result<u64> {
 
 /// Turns the collected bytes of one line into a request (or skips it); false means stop.
 fn finish_line(
+    make: &dyn Fn(&[u8]) -> Request,
     line: &mut Vec<u8>,
     too_long: &mut bool,
     first: &mut bool,
@@ -167,7 +187,7 @@ fn finish_line(
         if trimmed.is_empty() || trimmed[0] == b'#' {
             true
         } else {
-            emit(Request::from_line(trimmed))
+            emit(make(trimmed))
         }
     };
     line.clear();

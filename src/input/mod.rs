@@ -6,9 +6,11 @@
 
 mod lines;
 mod target;
+mod template;
 
-pub use lines::{count_inputs, read_lines, spawn_reader, LineSource, MAX_LINE};
+pub use lines::{count_inputs, read_lines, read_lines_with, spawn_reader, LineSource, MAX_LINE};
 pub use target::parse_target;
+pub use template::Template;
 
 use url::Url;
 
