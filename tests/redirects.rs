@@ -6,23 +6,8 @@
 mod support;
 
 use serde_json::Value;
-use support::{run_jsonl, single};
+use support::{redirect_to, run_jsonl, single};
 use testbed::{Seen, Server};
-
-/// `/redirect-to?url=<target, percent-encoded>`: a 302 to `target` exactly.
-fn redirect_to(target: &str) -> String {
-    let enc: String = target
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    format!("/redirect-to?url={enc}")
-}
 
 /// The requests the server saw on plain host `host`.
 fn seen_on(srv: &Server, host: usize) -> Vec<Seen> {
@@ -121,7 +106,7 @@ fn redirect_to_ftp_is_refused() {
 #[test]
 fn redirect_to_javascript_is_refused() {
     let srv = Server::start();
-    let r = single([srv.url(&redirect_to("javascript:alert(1)"))]);
+    let r = single([srv.url(&redirect_to("javascript:alert(1)", 302))]);
     assert_failed_redirect(&r, "redirect_refused", 302);
     assert_eq!(srv.request_count(), 1);
 }
@@ -129,7 +114,7 @@ fn redirect_to_javascript_is_refused() {
 #[test]
 fn malformed_location_is_a_protocol_error() {
     let srv = Server::start();
-    let r = single([srv.url(&redirect_to("http://[::1"))]);
+    let r = single([srv.url(&redirect_to("http://[::1", 302))]);
     assert_failed_redirect(&r, "protocol", 302);
     assert_eq!(srv.request_count(), 1);
 }
@@ -151,7 +136,7 @@ fn cross_host(srv: &Server, first_url: &str, extra: &[&str]) -> (Vec<Seen>, Vec<
 #[test]
 fn cross_origin_redirect_drops_authorization_and_cookie_headers() {
     let srv = Server::builder().hosts(2).start();
-    let first = srv.host_url(0, &redirect_to(&srv.host_url(1, "/echo")));
+    let first = srv.host_url(0, &redirect_to(&srv.host_url(1, "/echo"), 302));
     let (a, b) = cross_host(
         &srv,
         &first,
@@ -187,7 +172,7 @@ fn cross_origin_redirect_drops_authorization_and_cookie_headers() {
 #[test]
 fn cross_origin_redirect_drops_user_credentials() {
     let srv = Server::builder().hosts(2).start();
-    let first = srv.host_url(0, &redirect_to(&srv.host_url(1, "/echo")));
+    let first = srv.host_url(0, &redirect_to(&srv.host_url(1, "/echo"), 302));
     let (a, b) = cross_host(&srv, &first, &["-u", "user:pass"]);
     assert_eq!(a[0].header("authorization"), Some("Basic dXNlcjpwYXNz"));
     assert_eq!(b[0].header("authorization"), None, "{:?}", b[0].headers);
@@ -196,7 +181,7 @@ fn cross_origin_redirect_drops_user_credentials() {
 #[test]
 fn cross_origin_redirect_drops_bearer_token() {
     let srv = Server::builder().hosts(2).start();
-    let first = srv.host_url(0, &redirect_to(&srv.host_url(1, "/echo")));
+    let first = srv.host_url(0, &redirect_to(&srv.host_url(1, "/echo"), 302));
     let (a, b) = cross_host(&srv, &first, &["--bearer", "tok"]);
     assert_eq!(a[0].header("authorization"), Some("Bearer tok"));
     assert_eq!(b[0].header("authorization"), None, "{:?}", b[0].headers);
@@ -205,7 +190,7 @@ fn cross_origin_redirect_drops_bearer_token() {
 #[test]
 fn cross_origin_redirect_drops_url_credentials() {
     let srv = Server::builder().hosts(2).start();
-    let path = redirect_to(&srv.host_url(1, "/echo"));
+    let path = redirect_to(&srv.host_url(1, "/echo"), 302);
     let first = format!("http://user:pass@{}{path}", srv.host_addr(0));
     let (a, b) = cross_host(&srv, &first, &[]);
     assert_eq!(a[0].header("authorization"), Some("Basic dXNlcjpwYXNz"));
@@ -219,7 +204,7 @@ fn cross_origin_redirect_drops_url_credentials() {
 #[test]
 fn same_origin_redirect_keeps_credentials() {
     let srv = Server::start();
-    let first = srv.url(&redirect_to("/echo"));
+    let first = srv.url(&redirect_to("/echo", 302));
     let r = single([
         "-H",
         "Cookie: a=b",
@@ -251,7 +236,7 @@ fn same_origin_redirect_keeps_url_credentials() {
     let first = format!(
         "http://user:pass@{}{}",
         srv.host_addr(0),
-        redirect_to("/echo")
+        redirect_to("/echo", 302)
     );
     let r = single([&first]);
     assert_eq!(r["ok"], true, "{r}");
@@ -271,7 +256,7 @@ fn another_port_on_the_same_ip_is_another_origin() {
     let a = Server::start();
     let b = Server::start();
     assert_eq!(a.host_addr(0).ip(), b.host_addr(0).ip());
-    let first = a.url(&redirect_to(&b.url("/echo")));
+    let first = a.url(&redirect_to(&b.url("/echo"), 302));
     let r = single([
         "-H",
         "Authorization: Bearer secret",
@@ -296,8 +281,8 @@ fn credentials_stay_dropped_when_the_chain_returns_to_the_first_origin() {
     // host 0 → host 1 → host 0: once the chain has left its origin, nothing is sent again.
     let srv = Server::builder().hosts(2).start();
     let back = srv.host_url(0, "/echo");
-    let via = srv.host_url(1, &redirect_to(&back));
-    let first = srv.host_url(0, &redirect_to(&via));
+    let via = srv.host_url(1, &redirect_to(&back, 302));
+    let first = srv.host_url(0, &redirect_to(&via, 302));
     let r = single(["-H", "Authorization: Bearer secret", &first]);
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(r["redirects"], 2, "{r}");
@@ -311,7 +296,7 @@ fn credentials_stay_dropped_when_the_chain_returns_to_the_first_origin() {
 #[test]
 fn see_other_after_post_continues_with_get() {
     let srv = Server::start();
-    let first = srv.url(&format!("{}&status=303", redirect_to("/echo")));
+    let first = srv.url(&redirect_to("/echo", 303));
     let r = single(["-X", "POST", &first]);
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(
@@ -325,7 +310,7 @@ fn see_other_after_post_continues_with_get() {
 #[test]
 fn found_after_post_continues_with_get() {
     let srv = Server::start();
-    let r = single(["-X", "POST", &srv.url(&redirect_to("/echo"))]);
+    let r = single(["-X", "POST", &srv.url(&redirect_to("/echo", 302))]);
     assert_eq!(r["ok"], true, "{r}");
     let methods: Vec<String> = srv.requests().into_iter().map(|s| s.method).collect();
     assert_eq!(methods, ["POST", "GET"]);
@@ -334,7 +319,7 @@ fn found_after_post_continues_with_get() {
 #[test]
 fn temporary_redirect_after_post_keeps_post() {
     let srv = Server::start();
-    let first = srv.url(&format!("{}&status=307", redirect_to("/echo")));
+    let first = srv.url(&redirect_to("/echo", 307));
     let r = single(["-X", "POST", &first]);
     assert_eq!(r["ok"], true, "{r}");
     let methods: Vec<String> = srv.requests().into_iter().map(|s| s.method).collect();
@@ -344,7 +329,7 @@ fn temporary_redirect_after_post_keeps_post() {
 #[test]
 fn each_hop_counts_against_its_own_hosts_limit() {
     let srv = Server::builder().hosts(2).start();
-    let first = srv.host_url(0, &redirect_to(&srv.host_url(1, "/delay/100")));
+    let first = srv.host_url(0, &redirect_to(&srv.host_url(1, "/delay/100"), 302));
     let mut args = vec!["--per-host".to_string(), "1".to_string()];
     args.extend((0..10).map(|_| first.clone()));
     let out = run_jsonl(&args);

@@ -9,25 +9,10 @@ use std::io::Write;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{assert_code, assert_usage_error, run_with, single, volley, LIMIT};
+use support::{assert_code, assert_usage_error, redirect_to, run_with, single, volley, LIMIT};
 use testbed::{Seen, Server};
 
 const FORM: &str = "application/x-www-form-urlencoded";
-
-/// `/redirect-to?url=<target, percent-encoded>&status=<status>`.
-fn redirect_to(target: &str, status: u16) -> String {
-    let enc: String = target
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    format!("/redirect-to?url={enc}&status={status}")
-}
 
 /// Runs `volley -j -q ARGS… <srv>/echo`, expects one ok record, and returns it with the only
 /// request the server saw.

@@ -226,3 +226,19 @@ pub fn assert_usage_error(args: &[&str], flag: &str) {
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(srv.request_count(), 0, "{args:?}: a request was sent");
 }
+
+/// The test server's path for a redirect with `status` to `target` exactly:
+/// `/redirect-to?url=<target, percent-encoded>&status=<status>`.
+pub fn redirect_to(target: &str, status: u16) -> String {
+    let enc: String = target
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("/redirect-to?url={enc}&status={status}")
+}
