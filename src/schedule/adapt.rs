@@ -2,6 +2,14 @@
 //! concurrency and its request rate are halved — and earns it back a little with every good
 //! answer.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
+use foldhash::fast::RandomState;
+use tokio::time::Instant;
+
+use super::hosts::Limits;
+use super::rate::Rate;
 use super::HostKey;
 
 /// How far one host was slowed during a run (for the summary and `--stats-json`).
@@ -20,10 +28,6 @@ pub struct Slowdown {
     /// Its lowest request rate per second, when a rate applied to it.
     pub lowest_rate: Option<f64>,
 }
-
-use std::time::Duration;
-
-use tokio::time::Instant;
 
 /// One host's share of full speed, between [`Share::FLOOR`] and 1.
 #[derive(Debug, Clone)]
@@ -135,6 +139,53 @@ impl Share {
             self.base_interval = None;
         }
         true
+    }
+}
+
+/// The hosts slowed down during the run, for the summary (at most [`Slowed::CAP`]).
+#[derive(Default)]
+pub(super) struct Slowed {
+    pub(super) hosts: HashMap<HostKey, Slowdown, RandomState>,
+    pub(super) untracked: u64,
+}
+
+impl Slowed {
+    const CAP: usize = 1000;
+
+    pub(super) fn note(&mut self, host: &HostKey, share: &Share, limits: &Limits) {
+        let factor = share.factor();
+        let concurrency = share.limit(limits.per_host);
+        let rate = share
+            .interval(limits.host_rate.map(Rate::interval))
+            .map(|i| 1.0 / i.as_secs_f64());
+        if let Some(s) = self.hosts.get_mut(host) {
+            if factor < s.last {
+                s.reductions += 1;
+            }
+            s.last = factor;
+            s.lowest = s.lowest.min(factor);
+            s.lowest_concurrency = s.lowest_concurrency.min(concurrency);
+            s.lowest_rate = match (s.lowest_rate, rate) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        } else if factor < 1.0 {
+            if self.hosts.len() < Self::CAP {
+                self.hosts.insert(
+                    host.clone(),
+                    Slowdown {
+                        host: host.clone(),
+                        reductions: 1,
+                        lowest: factor,
+                        last: factor,
+                        lowest_concurrency: concurrency,
+                        lowest_rate: rate,
+                    },
+                );
+            } else {
+                self.untracked += 1;
+            }
+        }
     }
 }
 
