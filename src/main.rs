@@ -98,7 +98,7 @@ async fn run(plan: Plan) -> u8 {
         }
         Total::Unknown => {}
     }
-    let (rx, reader) = spawn_reader(plan.sources, 4096, plan.template);
+    let (rx, reader) = spawn_reader(plan.sources, 4096, plan.shape);
     let requests = Box::pin(futures_util::stream::unfold(rx, |mut rx| async {
         rx.recv().await.map(|r| (r, rx))
     }));

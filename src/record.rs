@@ -148,6 +148,11 @@ pub struct Record {
     /// arrived. Not in [`FIELDS`]: the key is left out of the JSON form when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub headers: Option<Headers>,
+    /// What the input carried into its record (`--input-format csv` / `jsonl`): the CSV row,
+    /// the JSONL `id` and `tag`. `None` for line input, which pays nothing for it; each key is
+    /// left out of the JSON form when absent.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub carried: Option<Box<Carried>>,
     /// Where the body was saved, when `--save` is used.
     pub saved_to: Option<String>,
     /// Null when the exchange completed; otherwise what went wrong.
@@ -182,6 +187,7 @@ impl Record {
             elapsed_ms: 0.0,
             extract: serde_json::Map::new(),
             headers: None,
+            carried: None,
             saved_to: None,
             error: Some(error),
         }
@@ -194,6 +200,27 @@ impl Record {
         let authority = rest.split(['/', '?', '#']).next()?;
         let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         Some(host)
+    }
+}
+
+/// What an input carried into its record besides the URL. Each key is present only when given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Carried {
+    /// `--input-format csv`: the row's columns, name → value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `--input-format jsonl`: the line's `id`, any JSON value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<serde_json::Value>,
+    /// `--input-format jsonl`: the line's `tag`, any JSON value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<serde_json::Value>,
+}
+
+impl Carried {
+    /// Whether nothing was carried.
+    pub fn is_empty(&self) -> bool {
+        self.row.is_none() && self.id.is_none() && self.tag.is_none()
     }
 }
 
@@ -346,6 +373,32 @@ mod tests {
             json.contains(r#""extract":{},"headers":{},"saved_to""#),
             "{json}"
         );
+    }
+
+    #[test]
+    fn carried_keys_are_present_only_when_given() {
+        let mut r = Record::unfetched(
+            0,
+            String::new(),
+            None,
+            "GET",
+            RecordError::new(ErrorKind::Io, "x"),
+        );
+        r.carried = Some(Box::new(Carried {
+            row: None,
+            id: Some(serde_json::json!(7)),
+            tag: None,
+        }));
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains(r#""extract":{},"id":7,"saved_to""#), "{json}");
+        r.carried = Some(Box::new(Carried {
+            row: Some(serde_json::Map::from_iter([("a".to_owned(), "1".into())])),
+            ..Carried::default()
+        }));
+        let json = serde_json::to_string(&r).unwrap();
+        let want = r#""extract":{},"row":{"a":"1"},"saved_to""#;
+        assert!(json.contains(want), "{json}");
+        assert!(Carried::default().is_empty());
     }
 
     #[test]

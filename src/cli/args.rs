@@ -31,6 +31,17 @@ pub struct Args {
     #[arg(long = "template", value_name = "URL", help_heading = "Input")]
     pub template: Option<String>,
 
+    /// How inputs are read: `lines` (a URL, or a --template value, per line); `csv` (a header
+    /// row naming columns for `{column}` in --template, -H values and the -d/--json body, else a
+    /// `url` column); `jsonl` (one object per line: url, method, headers, body or json, id, tag).
+    #[arg(
+        long = "input-format",
+        value_name = "FORMAT",
+        default_value = "lines",
+        help_heading = "Input"
+    )]
+    pub input_format: InputFormat,
+
     /// HTTP method.
     #[arg(
         short = 'X',
@@ -144,6 +155,16 @@ pub struct Args {
     /// Connect to ADDR for HOST:PORT (repeatable), as in curl.
     #[arg(long = "resolve", value_name = "HOST:PORT:ADDR", action = ArgAction::Append, help_heading = "Request")]
     pub resolve: Vec<String>,
+
+    /// Send requests through this proxy: http://, socks5:// or socks5h:// (the proxy resolves
+    /// names), optionally with USER:PASS@ [default: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY]; `''`
+    /// for none.
+    #[arg(long = "proxy", value_name = "URL", help_heading = "Request")]
+    pub proxy: Option<String>,
+
+    /// Hosts reached without the proxy, comma-separated (`*`: all) [default: NO_PROXY].
+    #[arg(long = "no-proxy", value_name = "LIST", help_heading = "Request")]
+    pub no_proxy: Option<String>,
 
     /// Requests in flight, all hosts together.
     #[arg(
@@ -369,6 +390,17 @@ pub struct Args {
         help_heading = "Output"
     )]
     pub color: ColorChoice,
+}
+
+/// `--input-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// One URL (or --template value) per line.
+    Lines,
+    /// RFC 4180 CSV with a header row.
+    Csv,
+    /// One JSON request object per line.
+    Jsonl,
 }
 
 /// `--color`.

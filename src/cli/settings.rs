@@ -11,14 +11,14 @@ use http::header::{HeaderValue, AUTHORIZATION, USER_AGENT};
 use http::Method;
 use volley::extract::{Extractor, Extractors};
 use volley::fetch::HttpVersion;
-use volley::input::{LineSource, Template};
+use volley::input::{LineSource, Shape};
 use volley::output::format::{Format, Printer};
 use volley::output::select::Selection;
 use volley::status::StatusSet;
 use volley::Builder;
 
-use super::args::{Args, ColorChoice};
-use super::{body, values};
+use super::args::{Args, ColorChoice, InputFormat};
+use super::{body, input, values};
 
 /// Everything main needs to run.
 pub struct Plan {
@@ -30,8 +30,8 @@ pub struct Plan {
     pub output: Option<(PathBuf, File)>,
     /// Which records are printed.
     pub selection: Selection,
-    /// `--template`: inputs are values put into this URL.
-    pub template: Option<Template>,
+    /// How inputs become requests (`--input-format`, `--template`).
+    pub shape: Shape,
     /// `--stats-json`: where the summary goes as JSON.
     pub stats_json: Option<(PathBuf, File)>,
     pub quiet: bool,
@@ -120,8 +120,14 @@ impl Plan {
         }
         // Before -H, so that -H can replace the Content-Type, Accept and Cookie set here.
         b = body::apply(b, &args)?;
+        // A CSV run's -H values with placeholders wait for the header row (see `input::shape`).
+        let mut held = Vec::new();
         for h in &args.headers {
             let (n, v) = flag("-H/--header", values::header(h))?;
+            if input::holds_header(&args, &v) {
+                held.push((n, v));
+                continue;
+            }
             b = b.header(n, v);
         }
         for r in &args.resolve {
@@ -133,6 +139,10 @@ impl Plan {
         } else if args.http2 {
             b = b.http_version(HttpVersion::Http2);
         }
+        if let Some(p) = &args.proxy {
+            flag("--proxy", volley::fetch::proxy::check_url(p))?;
+        }
+        b = b.proxy(args.proxy.clone(), args.no_proxy.clone());
         b = b.insecure(args.insecure);
         if let Some(path) = &args.cacert {
             let pem = std::fs::read(path)
@@ -159,7 +169,9 @@ impl Plan {
             filtered: status_list("--filter-status", &args.filter_status)?,
         };
 
-        let (sources, total) = sources(&args)?;
+        let (mut sources, mut total) = sources(&args)?;
+        let (shape, builder) = input::shape(&args, &mut sources, &mut total, b, held)?;
+        b = builder;
 
         let format = if args.jsonl {
             Format::Jsonl
@@ -181,20 +193,20 @@ impl Plan {
                 .map_err(|e| Usage(format!("-w/--write-out: {e}")))?,
             None => Printer::new(format, args.fields.clone(), color_out)
                 .map_err(|e| Usage(format!("--fields: {e}")))?
-                .with_headers(args.include_headers),
+                .with_headers(args.include_headers)
+                .with_carried(
+                    args.input_format == InputFormat::Csv,
+                    args.input_format == InputFormat::Jsonl,
+                ),
         };
         // Headers are copied from each response only when the output shows them.
         b = b.keep_headers(printer.needs_headers());
         let output = create("-o/--output", args.output.as_deref())?;
         let stats_json = create("--stats-json", args.stats_json.as_deref())?;
-        let template = match &args.template {
-            Some(t) => Some(flag("--template", Template::new(t))?),
-            None => None,
-        };
         Ok(Plan {
             builder: b,
             selection,
-            template,
+            shape,
             stats_json,
             sources,
             total,

@@ -211,6 +211,16 @@ impl Builder {
         self
     }
 
+    /// The proxy for every request: `http://`, `socks5://` or `socks5h://`, with optional
+    /// `user:pass@`; `Some("")` for none. Default (`None`): `HTTPS_PROXY`, `HTTP_PROXY` and
+    /// `ALL_PROXY` from the environment, as curl reads them. `no_proxy` lists the hosts reached
+    /// directly (curl's `NO_PROXY` syntax); default (`None`): `NO_PROXY` from the environment.
+    /// [`build`](Builder::build) rejects a malformed URL or another scheme.
+    pub fn proxy(mut self, proxy: Option<String>, no_proxy: Option<String>) -> Self {
+        self.fetch.proxy = crate::fetch::proxy::ProxyConfig { proxy, no_proxy };
+        self
+    }
+
     /// Which HTTP versions to negotiate. Default: ALPN decides.
     pub fn http_version(mut self, v: HttpVersion) -> Self {
         self.fetch.version = v;

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use super::reorder::Reorder;
 use super::{Report, RunConfig};
 use crate::fetch::{humanize, Attempt, Ending, Fetcher, Job};
-use crate::input::Request;
+use crate::input::{Request, Spec};
 use crate::record::{ErrorKind, Record, RecordError};
 use crate::schedule::{host_key, Ended, Feedback, HostKey, Scheduler, Signal, Verdict};
 
@@ -178,15 +178,23 @@ pub(crate) async fn drive<S>(
                 let index = admitted;
                 admitted += 1;
                 let rec = match req.target {
-                    Err(message) => Record::unfetched(
-                        index,
-                        req.input,
-                        None,
-                        config.method.as_str(),
-                        RecordError::new(ErrorKind::InvalidInput, message),
-                    ),
+                    Err(message) => {
+                        let mut rec = Record::unfetched(
+                            index,
+                            req.input,
+                            None,
+                            config.method.as_str(),
+                            RecordError::new(ErrorKind::InvalidInput, message),
+                        );
+                        // A CSV row whose URL is bad still shows its columns.
+                        rec.carried = req
+                            .spec
+                            .map(|s| Box::new(s.carried))
+                            .filter(|c| !c.is_empty());
+                        rec
+                    }
                     Ok(url) => {
-                        let job = Job::new(index, req.input, url, config.method.clone(), config.body.clone());
+                        let job = new_job(&config, index, req.input, url, req.spec);
                         match stopped {
                             None => match sched.push(host_key(&job.url), job, Instant::now()) {
                                 Ok(()) => continue,
@@ -214,6 +222,30 @@ pub(crate) async fn drive<S>(
             slowed_untracked,
         };
     }
+}
+
+/// The job for a fetchable input: the run's method and body unless the input has its own (a body
+/// of its own makes a GET run's request a POST, as `-d` does).
+fn new_job(
+    config: &RunConfig,
+    index: u64,
+    input: String,
+    url: url::Url,
+    spec: Option<Box<Spec>>,
+) -> Job {
+    let Some(spec) = spec else {
+        let (method, body) = (config.method.clone(), config.body.clone());
+        return Job::new(index, input, url, method, body);
+    };
+    let method = match (&spec.method, &spec.body) {
+        (Some(m), _) => m.clone(),
+        (None, Some(_)) if config.method == http::Method::GET => http::Method::POST,
+        (None, _) => config.method.clone(),
+    };
+    let body = spec.body.clone().unwrap_or_else(|| config.body.clone());
+    let mut job = Job::new(index, input, url, method, body);
+    job.spec = Some(spec);
+    job
 }
 
 /// Decides what follows a hop that ended: the next hop, a retry, or the record (pushed on

@@ -7,14 +7,27 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, USER_AGENT};
 use http_body_util::Full;
-use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::extract::Extractors;
 use crate::fetch::connect::{tls_config, Connector, Overrides};
+use crate::fetch::proxy::{Proxies, ProxyConfig, ProxyConnector};
 
-/// The hyper client type volley uses.
-pub type HttpClient = Client<hyper_rustls::HttpsConnector<Connector>, Full<Bytes>>;
+/// The hyper client volley uses, with the proxy rules that may add `Proxy-Authorization`.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Client<hyper_rustls::HttpsConnector<ProxyConnector>, Full<Bytes>>,
+    proxies: Proxies,
+}
+
+impl HttpClient {
+    /// Sends `req` on a pooled or new connection.
+    pub fn request(&self, mut req: http::Request<Full<Bytes>>) -> ResponseFuture {
+        self.proxies.authorize(&mut req);
+        self.inner.request(req)
+    }
+}
 
 /// Which HTTP versions may be negotiated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -57,6 +70,8 @@ pub struct FetchConfig {
     pub extractors: Option<Arc<Extractors>>,
     /// Keep the final response's header fields in the record (`headers`).
     pub keep_headers: bool,
+    /// `--proxy` and `--no-proxy` (or the environment).
+    pub proxy: ProxyConfig,
 }
 
 /// The request headers volley sends unless told otherwise.
@@ -90,6 +105,7 @@ impl Default for FetchConfig {
             pool_max_idle_per_host: 256,
             extractors: None,
             keep_headers: false,
+            proxy: ProxyConfig::default(),
         }
     }
 }
@@ -97,7 +113,11 @@ impl Default for FetchConfig {
 /// Builds the shared client for `config`.
 pub fn build_client(config: &FetchConfig) -> Result<HttpClient, String> {
     let tls = tls_config(config.insecure, &config.cacert)?;
-    let connector = Connector::new(config.connect_timeout, config.overrides.clone());
+    let proxies = Proxies::new(&config.proxy)?;
+    let connector = ProxyConnector::new(
+        Connector::new(config.connect_timeout, config.overrides.clone()),
+        proxies.clone(),
+    );
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http();
@@ -121,5 +141,8 @@ pub fn build_client(config: &FetchConfig) -> Result<HttpClient, String> {
     if config.version == HttpVersion::Http2 {
         builder.http2_only(true);
     }
-    Ok(builder.build(https))
+    Ok(HttpClient {
+        inner: builder.build(https),
+        proxies,
+    })
 }

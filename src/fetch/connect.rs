@@ -104,7 +104,8 @@ impl Connector {
         }
     }
 
-    fn target(&self, uri: Uri) -> Uri {
+    /// `uri` with its host replaced by the `--resolve` address for its host and port, if any.
+    pub(crate) fn target(&self, uri: Uri) -> Uri {
         if self.overrides.is_empty() {
             return uri;
         }

@@ -8,6 +8,7 @@ use std::error::Error as StdError;
 use std::io;
 
 use crate::fetch::connect::DnsError;
+use crate::fetch::proxy::ProxyError;
 use crate::record::{ErrorKind, RecordError};
 
 /// Classifies an error from sending a request or reading its response.
@@ -15,10 +16,14 @@ pub fn classify(err: &(dyn StdError + 'static)) -> RecordError {
     let mut kind = None;
     let mut connect_stage = false;
     let mut deepest = err.to_string();
+    let mut proxy = None;
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = cur {
         if let Some(client) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
             connect_stage |= client.is_connect();
+        }
+        if let Some(p) = e.downcast_ref::<ProxyError>() {
+            proxy = Some(p.proxy.as_str());
         }
         if kind.is_none() {
             kind = kind_of(e);
@@ -38,6 +43,11 @@ pub fn classify(err: &(dyn StdError + 'static)) -> RecordError {
         ErrorKind::Timeout if connect_stage => format!("connect timed out ({deepest})"),
         ErrorKind::Reset if deepest.is_empty() => "connection closed".to_owned(),
         _ => deepest,
+    };
+    // The deepest cause of a proxy failure says what went wrong, not where: say it.
+    let message = match proxy {
+        Some(p) => format!("proxy {p}: {message}"),
+        None => message,
     };
     RecordError::new(kind, message)
 }

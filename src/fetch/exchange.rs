@@ -22,7 +22,8 @@ use crate::fetch::headers::keep_headers;
 use crate::fetch::redirect::{is_redirect, next_hop, NextHop};
 use crate::fetch::retry_after::parse_retry_after;
 use crate::fetch::tracked::Uses;
-use crate::record::{ErrorKind, Headers, Record, RecordError};
+use crate::input::Spec;
+use crate::record::{Carried, ErrorKind, Headers, Record, RecordError};
 use crate::schedule::idempotent;
 use crate::status::StatusSet;
 
@@ -69,6 +70,9 @@ pub struct Job {
     /// Set once a redirect dropped the body (303, or 301/302 after POST): the headers that
     /// describe it (`Content-Type` and kin) are no longer sent, as the Fetch standard says.
     pub body_dropped: bool,
+    /// The input's own headers and carried values (`--input-format csv` / `jsonl`); its method
+    /// and body are already in `method` and `body`.
+    pub spec: Option<Box<Spec>>,
 }
 
 impl Job {
@@ -88,7 +92,14 @@ impl Job {
             credentials: true,
             retrying: false,
             body_dropped: false,
+            spec: None,
         }
+    }
+
+    /// The carried values for this job's record, if the input had any.
+    fn carried(&self) -> Option<Box<Carried>> {
+        let carried = &self.spec.as_ref()?.carried;
+        (!carried.is_empty()).then(|| Box::new(carried.clone()))
     }
 
     /// The record for this job when it ends without a (final) response, e.g. interrupted.
@@ -103,6 +114,7 @@ impl Job {
         r.redirects = self.redirects;
         r.attempts = self.attempts;
         r.elapsed_ms = self.started.map_or(0.0, elapsed_ms);
+        r.carried = self.carried();
         r
     }
 
@@ -195,6 +207,15 @@ impl Fetcher {
         *req.uri_mut() = uri;
         let headers = req.headers_mut();
         *headers = self.config.headers.clone();
+        if let Some(spec) = &job.spec {
+            // The input's headers replace the run's of the same name.
+            for name in spec.headers.keys() {
+                headers.remove(name);
+            }
+            for (name, value) in &spec.headers {
+                headers.append(name, value.clone());
+            }
+        }
         if job.credentials {
             if !job.url.username().is_empty() && !headers.contains_key(AUTHORIZATION) {
                 headers.insert(AUTHORIZATION, basic_auth(&job.url)?);
@@ -335,6 +356,7 @@ impl Ending {
     pub fn into_record(self, mut job: Job, ok_status: &StatusSet) -> Record {
         let Ending { mut p, error } = self;
         let status = p.status.map(|s| s.as_u16());
+        let carried = job.carried();
         Record {
             index: job.index,
             input: std::mem::take(&mut job.input),
@@ -353,6 +375,7 @@ impl Ending {
             elapsed_ms: job.started.map_or(0.0, elapsed_ms),
             extract: p.body.take_extract(),
             headers: p.headers,
+            carried,
             saved_to: None,
             error,
         }

@@ -9,6 +9,7 @@ pub mod decode;
 pub mod error;
 mod exchange;
 mod headers;
+pub mod proxy;
 pub mod redirect;
 mod retry_after;
 mod tracked;

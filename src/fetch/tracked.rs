@@ -38,6 +38,7 @@ impl Uses {
 pub struct Tracked {
     io: TokioIo<TcpStream>,
     uses: Uses,
+    proxied: bool,
 }
 
 impl Tracked {
@@ -46,13 +47,24 @@ impl Tracked {
         Tracked {
             io,
             uses: Uses::default(),
+            proxied: false,
         }
+    }
+
+    /// Marks a connection to an http proxy that forwards plain-http requests, so hyper-util
+    /// sends them in absolute form.
+    pub fn proxied(mut self) -> Self {
+        self.proxied = true;
+        self
     }
 }
 
 impl Connection for Tracked {
     fn connected(&self) -> Connected {
-        self.io.connected().extra(self.uses.clone())
+        self.io
+            .connected()
+            .proxy(self.proxied)
+            .extra(self.uses.clone())
     }
 }
 

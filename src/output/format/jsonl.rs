@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::ser::{Formatter, Serializer};
 
 use super::cell::{write_plain_cell, Cell};
-use super::Column;
+use super::{Column, Field};
 use crate::output::sanitize::{find_unsafe, json_u_escape, write_json_str};
 use crate::record::{Record, RecordError};
 
@@ -47,8 +47,17 @@ pub(super) fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
 /// guards it) apart from the extra escapes — written by hand because this is the hot path.
 pub(super) fn write_json_fields(out: &mut Vec<u8>, rec: &Record, columns: &[Column]) {
     for column in columns {
+        let cell = column.field.cell(rec);
+        // `id` and `tag` are present only when the input gave them (never the first key, whose
+        // JSON text opens the object).
+        if matches!(cell, Cell::Null)
+            && matches!(column.field, Field::Id | Field::Tag)
+            && column.json_key[0] == b','
+        {
+            continue;
+        }
         out.extend_from_slice(&column.json_key);
-        match column.field.cell(rec) {
+        match cell {
             Cell::Null => out.extend_from_slice(b"null"),
             Cell::Str(s) => write_json_str(out, s),
             Cell::Map(m) if m.is_empty() => out.extend_from_slice(b"{}"),

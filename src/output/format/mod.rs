@@ -141,6 +141,28 @@ impl Printer {
         self
     }
 
+    /// `--input-format csv` (`row`) or `jsonl` (`ids`): adds the `row` key (column), or the `id`
+    /// and `tag` keys, before `saved_to` in the default JSONL and CSV layouts. JSONL leaves `id`
+    /// and `tag` out of a record whose input did not give them.
+    pub fn with_carried(mut self, row: bool, ids: bool) -> Printer {
+        let (true, Some(columns)) = (self.default_columns, &self.columns) else {
+            return self;
+        };
+        let mut fields: Vec<Field> = columns.iter().map(|c| c.field.clone()).collect();
+        let at = fields
+            .iter()
+            .position(|f| *f == Field::SavedTo)
+            .unwrap_or(fields.len());
+        let added = match (row, ids) {
+            (true, _) => vec![Field::Row],
+            (false, true) => vec![Field::Id, Field::Tag],
+            (false, false) => return self,
+        };
+        fields.splice(at..at, added);
+        self.columns = Some(Column::for_fields(fields));
+        self
+    }
+
     /// Whether records need their [`headers`](Record::headers) for this output: a `headers`
     /// column, or a template that reads them. The fetcher copies headers only then.
     pub fn needs_headers(&self) -> bool {
@@ -206,16 +228,25 @@ enum Field {
     Host,
     /// The response's header fields (`--include-headers`); not in [`FIELDS`].
     Headers,
+    /// The CSV row the input came from (`--input-format csv`); not in [`FIELDS`].
+    Row,
+    /// The JSONL input's `id` (`--input-format jsonl`); not in [`FIELDS`].
+    Id,
+    /// The JSONL input's `tag` (`--input-format jsonl`); not in [`FIELDS`].
+    Tag,
     /// `extract.NAME`: one extracted value. Holds the whole field name.
     ExtractKey(Box<str>),
 }
 
 /// The names `--fields` accepts besides [`FIELDS`], for the error message.
-const EXTRA_FIELDS: [&str; 5] = [
+const EXTRA_FIELDS: [&str; 8] = [
     "error_kind",
     "error_message",
     "host",
     "headers",
+    "row",
+    "id",
+    "tag",
     "extract.NAME",
 ];
 
@@ -247,6 +278,9 @@ impl Field {
             "error_message" => Field::ErrorMessage,
             "host" => Field::Host,
             "headers" => Field::Headers,
+            "row" => Field::Row,
+            "id" => Field::Id,
+            "tag" => Field::Tag,
             _ if name.starts_with(EXTRACT_PREFIX) && name.len() > EXTRACT_PREFIX.len() => {
                 Field::ExtractKey(name.into())
             }
@@ -278,6 +312,9 @@ impl Field {
             Field::ErrorMessage => "error_message",
             Field::Host => "host",
             Field::Headers => "headers",
+            Field::Row => "row",
+            Field::Id => "id",
+            Field::Tag => "tag",
             Field::ExtractKey(name) => name,
         }
     }
@@ -385,6 +422,7 @@ mod tests {
             elapsed_ms: 12.3,
             extract: Map::new(),
             headers: None,
+            carried: None,
             saved_to: None,
             error: None,
         }
@@ -443,7 +481,7 @@ mod tests {
             "unknown field `foo` in --fields (known: index, input, url, final_url, method, \
              status, ok, title, server, content_type, content_length, bytes, redirects, \
              attempts, elapsed_ms, extract, saved_to, error, error_kind, error_message, host, \
-             headers, extract.NAME)"
+             headers, row, id, tag, extract.NAME)"
         );
         let err = Printer::new(Format::Csv, Some(vec!["extract.".into()]), false).unwrap_err();
         assert!(
@@ -510,12 +548,46 @@ mod tests {
     }
 
     #[test]
+    fn carried_keys_for_csv_and_jsonl_inputs() {
+        use crate::record::Carried;
+        let mut r = ok_record();
+        r.carried = Some(Box::new(Carried {
+            id: Some(serde_json::json!({"n": 1})),
+            ..Carried::default()
+        }));
+        let jsonl = printer(Format::Jsonl).with_carried(false, true);
+        assert!(line(&jsonl, &r).contains(r#""extract":{},"id":{"n":1},"saved_to""#));
+        // No `tag` given, none at all for a plain record.
+        assert!(!line(&jsonl, &r).contains("tag"));
+        assert!(!line(&jsonl, &ok_record()).contains("\"id\""));
+        let csv = printer(Format::Csv).with_carried(true, false);
+        let mut head = Vec::new();
+        csv.header(&mut head);
+        let head = String::from_utf8(head).unwrap();
+        assert!(head.contains(",extract,row,saved_to,"), "{head}");
+        r.carried = Some(Box::new(Carried {
+            row: Some(Map::from_iter([("a".to_owned(), "x,y".into())])),
+            ..Carried::default()
+        }));
+        let row = line(&csv, &r);
+        assert!(row.contains(r#","{""a"":""x,y""}","#), "{row}");
+        let jsonl = printer(Format::Jsonl).with_carried(true, false);
+        assert!(line(&jsonl, &invalid_input()).contains(r#""extract":{},"row":null,"#));
+        // An explicit --fields list stays as given.
+        let fields = with_fields(Format::Jsonl, "status").with_carried(true, true);
+        assert_eq!(line(&fields, &r), "{\"status\":200}\n");
+    }
+
+    #[test]
     fn every_schema_field_is_selectable_and_round_trips_its_name() {
         for name in FIELDS.iter().chain(&[
             "error_kind",
             "error_message",
             "host",
             "headers",
+            "row",
+            "id",
+            "tag",
             "extract.x",
         ]) {
             let field = Field::parse(name).unwrap();

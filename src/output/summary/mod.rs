@@ -183,6 +183,7 @@ pub(crate) mod testing {
             elapsed_ms: ms,
             extract: serde_json::Map::new(),
             headers: None,
+            carried: None,
             saved_to: None,
             error: None,
         }
