@@ -34,16 +34,7 @@ fn volley() -> Command {
 
 /// Runs `cmd` on one input and returns its only record.
 fn single(cmd: Command) -> Value {
-    let out = run_with(cmd, b"", LIMIT);
-    let recs = out.records();
-    assert_eq!(
-        recs.len(),
-        1,
-        "stdout:\n{}\nstderr:\n{}",
-        out.stdout,
-        out.stderr
-    );
-    recs.into_iter().next().unwrap()
+    support::only_record(&run_with(cmd, b"", LIMIT))
 }
 
 fn has_header(srv: &Server, name: &str) -> bool {

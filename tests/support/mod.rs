@@ -154,14 +154,8 @@ where
     run_jsonl_timed(args).0
 }
 
-/// Runs `volley -j -q ARGS…` on one input and returns its only record and how long the run
-/// took, checking the exit code matches `ok` (0 if ok, else 1).
-pub fn single_timed<I, S>(args: I) -> (Value, Duration)
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let (out, took) = run_jsonl_timed(args);
+/// The one record of `out` (fails when there is not exactly one).
+pub fn only_record(out: &Output) -> Value {
     let recs = out.records();
     assert_eq!(
         recs.len(),
@@ -170,7 +164,18 @@ where
         out.stdout,
         out.stderr
     );
-    let r = recs.into_iter().next().unwrap();
+    recs.into_iter().next().unwrap()
+}
+
+/// Runs `volley -j -q ARGS…` on one input and returns its only record and how long the run
+/// took, checking the exit code matches `ok` (0 if ok, else 1).
+pub fn single_timed<I, S>(args: I) -> (Value, Duration)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let (out, took) = run_jsonl_timed(args);
+    let r = only_record(&out);
     let want = if r["ok"] == true { 0 } else { 1 };
     assert_eq!(
         out.code,
