@@ -72,7 +72,8 @@ impl Breaker {
     }
 
     /// When the cool-down ends, while open.
-    pub fn opens_until(&self) -> Option<Instant> {
+    #[cfg(test)]
+    fn opens_until(&self) -> Option<Instant> {
         match self.state {
             State::Open { until } => Some(until),
             _ => None,

@@ -12,8 +12,8 @@ mod rate;
 mod retry;
 mod ring;
 
-pub use adapt::{Share, Slowdown};
-pub use breaker::{Breaker, Signal};
+pub use adapt::Slowdown;
+pub use breaker::Signal;
 pub use hosts::{host_key, Feedback, HostKey, Limits, Scheduler, Shed};
-pub use rate::{Pacer, Rate};
+pub use rate::Rate;
 pub use retry::{idempotent, Ended, RetryPolicy, Verdict};

@@ -55,11 +55,6 @@ impl Pacer {
         Pacer { interval, tat: now }
     }
 
-    /// The time between starts.
-    pub fn interval(&self) -> Duration {
-        self.interval
-    }
-
     /// Changes the time between starts from the next start on.
     pub fn set_interval(&mut self, interval: Duration) {
         self.interval = interval;
