@@ -215,6 +215,44 @@ fn jsonl_lines_are_whole_requests() {
 }
 
 #[test]
+fn write_out_json_carries_row_id_and_tag() {
+    let srv = Server::start();
+    let csv = file("sym\nVTSAX\n");
+    let out = support::run_args(&[
+        "-q",
+        "--input-format",
+        "csv",
+        "-i",
+        csv.path().to_str().unwrap(),
+        "--template",
+        &srv.url("/echo?s={sym}"),
+        "-w",
+        "%{json}",
+    ]);
+    assert_code(&out, 0);
+    let rec: Value = serde_json::from_str(out.stdout.trim_end()).unwrap();
+    assert_eq!(rec["row"], json!({"sym": "VTSAX"}));
+
+    let line = json!({"url": srv.url("/echo"), "id": 7, "tag": "t"});
+    let input = file(&format!("{line}\n"));
+    let out = support::run_args(&[
+        "-q",
+        "--input-format",
+        "jsonl",
+        "-i",
+        input.path().to_str().unwrap(),
+        "-w",
+        "%{id} %{json}",
+    ]);
+    assert_code(&out, 0);
+    let (id, json) = out.stdout.trim_end().split_once(' ').unwrap();
+    assert_eq!(id, "7");
+    let rec: Value = serde_json::from_str(json).unwrap();
+    assert_eq!((&rec["id"], &rec["tag"]), (&json!(7), &json!("t")));
+    assert!(json.ends_with(r#""extract":{},"id":7,"tag":"t","saved_to":null,"error":null}"#));
+}
+
+#[test]
 fn bad_jsonl_lines_are_one_invalid_input_record_each() {
     let srv = Server::start();
     let good = json!({"url": srv.url("/echo")}).to_string();

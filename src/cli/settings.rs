@@ -193,12 +193,12 @@ impl Plan {
                 .map_err(|e| Usage(format!("-w/--write-out: {e}")))?,
             None => Printer::new(format, args.fields.clone(), color_out)
                 .map_err(|e| Usage(format!("--fields: {e}")))?
-                .with_headers(args.include_headers)
-                .with_carried(
-                    args.input_format == InputFormat::Csv,
-                    args.input_format == InputFormat::Jsonl,
-                ),
-        };
+                .with_headers(args.include_headers),
+        }
+        .with_carried(
+            args.input_format == InputFormat::Csv,
+            args.input_format == InputFormat::Jsonl,
+        );
         // Headers are copied from each response only when the output shows them.
         b = b.keep_headers(printer.needs_headers());
         let output = create("-o/--output", args.output.as_deref())?;

@@ -142,24 +142,15 @@ impl Printer {
     }
 
     /// `--input-format csv` (`row`) or `jsonl` (`ids`): adds the `row` key (column), or the `id`
-    /// and `tag` keys, before `saved_to` in the default JSONL and CSV layouts. JSONL leaves `id`
+    /// and `tag` keys, before `saved_to` in the default JSONL and CSV layouts and in `%{json}`. JSONL leaves `id`
     /// and `tag` out of a record whose input did not give them.
     pub fn with_carried(mut self, row: bool, ids: bool) -> Printer {
-        let (true, Some(columns)) = (self.default_columns, &self.columns) else {
-            return self;
-        };
-        let mut fields: Vec<Field> = columns.iter().map(|c| c.field.clone()).collect();
-        let at = fields
-            .iter()
-            .position(|f| *f == Field::SavedTo)
-            .unwrap_or(fields.len());
-        let added = match (row, ids) {
-            (true, _) => vec![Field::Row],
-            (false, true) => vec![Field::Id, Field::Tag],
-            (false, false) => return self,
-        };
-        fields.splice(at..at, added);
-        self.columns = Some(Column::for_fields(fields));
+        if let Some(template) = &mut self.template {
+            template.json = Column::for_fields(with_carried_fields(&template.json, row, ids));
+        }
+        if let (true, Some(columns)) = (self.default_columns, &self.columns) {
+            self.columns = Some(Column::for_fields(with_carried_fields(columns, row, ids)));
+        }
         self
     }
 
@@ -378,6 +369,22 @@ fn with_headers_field(mut fields: Vec<Field>) -> Vec<Field> {
         .position(|f| *f == Field::Extract)
         .map_or(fields.len(), |i| i + 1);
     fields.insert(at, Field::Headers);
+    fields
+}
+
+/// The fields of `columns` with `row` (or `id` and `tag`) before `saved_to`.
+fn with_carried_fields(columns: &[Column], row: bool, ids: bool) -> Vec<Field> {
+    let mut fields: Vec<Field> = columns.iter().map(|c| c.field.clone()).collect();
+    let at = fields
+        .iter()
+        .position(|f| *f == Field::SavedTo)
+        .unwrap_or(fields.len());
+    let added = match (row, ids) {
+        (true, _) => vec![Field::Row],
+        (false, true) => vec![Field::Id, Field::Tag],
+        (false, false) => vec![],
+    };
+    fields.splice(at..at, added);
     fields
 }
 

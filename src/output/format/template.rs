@@ -16,7 +16,7 @@ const HEADER_PREFIX: &str = "header.";
 pub(super) struct Template {
     parts: Vec<Part>,
     /// The keys `%{json}` writes: the default JSONL record, with `headers` when asked for.
-    json: Vec<Column>,
+    pub(super) json: Vec<Column>,
     /// Whether rendering reads [`Record::headers`].
     needs_headers: bool,
 }
