@@ -29,7 +29,7 @@ pub enum Kind {
     /// `css:SELECTOR` or `css:SELECTOR@attr`.
     Css {
         /// The selector.
-        selector: lol_html::Selector,
+        selector: super::css::Selector,
         /// The attribute to take instead of the text.
         attr: Option<String>,
     },
@@ -116,7 +116,7 @@ fn css(expr: &str) -> Result<Kind, String> {
         }
         _ => (expr, None),
     };
-    let selector = lol_html::Selector::from_str(sel.trim())
+    let selector = super::css::Selector::parse(sel.trim())
         .map_err(|e| format!("`{sel}` is not a CSS selector volley supports: {e}"))?;
     Ok(Kind::Css { selector, attr })
 }
@@ -202,6 +202,20 @@ mod tests {
         assert!(err("x=re:(").starts_with("`(` is not a regular expression"));
         assert_eq!(err("x=header:bad name"), "`bad name` is not a header name");
         assert!(err("x=css:div[").starts_with("`div[` is not a CSS selector"));
+        assert_eq!(
+            err("x=css:a + b"),
+            "`a + b` is not a CSS selector volley supports: the `+` combinator is not supported \
+             (only descendant and `>`)"
+        );
+        assert_eq!(
+            err("x=css:li:last-child@href"),
+            "`li:last-child` is not a CSS selector volley supports: `:last-child` is not \
+             supported (use :first-child, :nth-child, :first-of-type, :nth-of-type or :not)"
+        );
+        assert_eq!(
+            err("x=css:p::before"),
+            "`p::before` is not a CSS selector volley supports: pseudo-elements are not supported"
+        );
         let dup = Extractors::new(
             vec![parse("a=re:x").unwrap(), parse("a=re:y").unwrap()],
             false,
