@@ -4,7 +4,7 @@
 # ../shared/bench; it is copied to $BENCH_WORK so its venv and node_modules stay out of shared/.
 #
 #   bench/run.sh                 W1 W3 W5 with volley, curl --parallel, aiohttp, undici
-#   bench/run.sh W1              one workload
+#   bench/run.sh W1              one workload (W4: downloads to disk, with aria2 too)
 #   PEERS="subject wrk" bench/run.sh W1
 #   RUNS=5 bench/run.sh W3
 #
@@ -32,6 +32,7 @@ trap '[ "$started" = 1 ] && (cd "$WORK" && ./server.sh stop) || true' EXIT
 mkdir -p "$HERE/results"
 for w in ${*:-W1 W3 W5}; do
   case "$w" in
+    W4) peers="${PEERS:-subject curl-parallel aria2 aiohttp}" ;;
     W5) peers="${PEERS:-subject curl-parallel aiohttp}" ;;
     *) peers="${PEERS:-subject curl-parallel aiohttp undici}" ;;
   esac

@@ -41,11 +41,14 @@ pub enum ErrorKind {
     Interrupted,
     /// A local I/O error (writing a file, reading input).
     Io,
+    /// The file `--save` would write already exists (and `--overwrite` is off): kept as it
+    /// was, and nothing was fetched unless its name came from the response.
+    Exists,
 }
 
 impl ErrorKind {
     /// All kinds, in schema order (for histograms and docs).
-    pub const ALL: [ErrorKind; 14] = [
+    pub const ALL: [ErrorKind; 15] = [
         ErrorKind::InvalidInput,
         ErrorKind::Dns,
         ErrorKind::Connect,
@@ -60,6 +63,7 @@ impl ErrorKind {
         ErrorKind::Deadline,
         ErrorKind::Interrupted,
         ErrorKind::Io,
+        ErrorKind::Exists,
     ];
 
     /// The schema name, e.g. `"too_many_redirects"`.
@@ -79,6 +83,7 @@ impl ErrorKind {
             ErrorKind::Deadline => "deadline",
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::Io => "io",
+            ErrorKind::Exists => "exists",
         }
     }
 }
@@ -155,6 +160,10 @@ pub struct Record {
     pub carried: Option<Box<Carried>>,
     /// Where the body was saved, when `--save` is used.
     pub saved_to: Option<String>,
+    /// The body's SHA-256 in hex (`--hash sha256`): of the saved file with `--save`. Not in
+    /// [`FIELDS`]: the key is left out of the JSON form when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
     /// Null when the exchange completed; otherwise what went wrong.
     pub error: Option<RecordError>,
 }
@@ -189,6 +198,7 @@ impl Record {
             headers: None,
             carried: None,
             saved_to: None,
+            sha256: None,
             error: Some(error),
         }
     }

@@ -96,3 +96,43 @@ async fn retries_and_the_report_of_slowed_hosts() {
     assert_eq!(report.slowed[0].reductions, 2);
     assert_eq!(report.slowed_untracked, 0);
 }
+
+#[tokio::test]
+async fn the_builder_saves_bodies_with_a_template_and_a_digest() {
+    let srv = testbed::Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let naming = volley::output::save::name::Naming::Template(
+        volley::output::save::name::Template::parse("{index}.bin").unwrap(),
+    );
+    let volley = Volley::builder()
+        .save(dir.path())
+        .save_naming(naming)
+        .hash(true)
+        .build()
+        .unwrap();
+    let requests = vec![Request::from_line(
+        srv.url("/file/x?size=3000&seed=4").as_bytes(),
+    )];
+    let records: Vec<_> = volley
+        .run(futures_util::stream::iter(requests))
+        .collect()
+        .await;
+    let path = dir.path().join("0.bin");
+    assert_eq!(records[0].saved_to.as_deref(), path.to_str());
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes, testbed::files::file_bytes(4, 0, 3000));
+    use sha2::Digest as _;
+    let want: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(records[0].sha256.as_deref(), Some(want.as_str()));
+
+    let Err(err) = Volley::builder().save("/dev/null/x").build() else {
+        panic!("a save directory under /dev/null must be refused");
+    };
+    assert!(
+        err.starts_with("--save: cannot save files in /dev/null/x: "),
+        "{err}"
+    );
+}

@@ -61,3 +61,32 @@ fn a_long_input_list_is_streamed() {
     eprintln!("peak RSS of volley: {:.1} MiB", peak as f64 / 1048576.0);
     assert!(peak < BOUND, "peak RSS {} MiB", peak >> 20);
 }
+
+#[test]
+fn saving_a_1_gib_body_keeps_memory_flat() {
+    let srv = testbed::Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let size: u64 = 1 << 30;
+    let mut c = volley();
+    c.args(["-j", "-q", "--timeout", "300s", "--save"])
+        .arg(dir.path())
+        .arg(srv.url(&format!("/file/big?size={size}&seed=1")));
+    let out = run_with(c, b"", Duration::from_secs(300));
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    let rec = &out.records()[0];
+    assert_eq!(rec["bytes"], size);
+    let saved = rec["saved_to"].as_str().unwrap();
+    assert_eq!(std::fs::metadata(saved).unwrap().len(), size);
+    // Spot checks of the content (the resume tests compare whole files).
+    let mut f = std::fs::File::open(saved).unwrap();
+    for at in [0, size / 3, size - 4096] {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut buf = vec![0; 4096];
+        f.seek(SeekFrom::Start(at)).unwrap();
+        f.read_exact(&mut buf).unwrap();
+        assert_eq!(testbed::files::first_mismatch(1, at, &buf), None, "at {at}");
+    }
+    let peak = children_peak_rss();
+    eprintln!("peak RSS of volley: {:.1} MiB", peak as f64 / 1048576.0);
+    assert!(peak < BOUND, "peak RSS {} MiB", peak >> 20);
+}

@@ -156,9 +156,9 @@ pub struct Args {
     #[arg(long = "resolve", value_name = "HOST:PORT:ADDR", action = ArgAction::Append, help_heading = "Request")]
     pub resolve: Vec<String>,
 
-    /// Send requests through this proxy: http://, socks5:// or socks5h:// (the proxy resolves
-    /// names), optionally with USER:PASS@ [default: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY]; `''`
-    /// for none.
+    /// Send requests through this proxy: http://, https:// (TLS to the proxy, verified like
+    /// targets: --cacert, -k), socks5:// or socks5h:// (the proxy resolves names), optionally
+    /// with USER:PASS@ [default: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY]; `''` for none.
     #[arg(long = "proxy", value_name = "URL", help_heading = "Request")]
     pub proxy: Option<String>,
 
@@ -374,6 +374,49 @@ pub struct Args {
     #[arg(long = "stats-json", value_name = "FILE", help_heading = "Output")]
     pub stats_json: Option<PathBuf>,
 
+    /// Stream every successful (2xx) body to a file under DIR (created if missing); the record's
+    /// `saved_to` holds its path. Files are named after the URL: DIR/host[_port]/path.
+    #[arg(long = "save", value_name = "DIR", help_heading = "Saving")]
+    pub save: Option<PathBuf>,
+
+    /// Name saved files with TEMPLATE under DIR: {host}, {path}, {name}, {index}, {sha1}.
+    #[arg(
+        long = "save-name",
+        value_name = "TEMPLATE",
+        requires = "save",
+        help_heading = "Saving"
+    )]
+    pub save_name: Option<String>,
+
+    /// Use the file name of the server's Content-Disposition header when there is one.
+    #[arg(
+        long = "content-disposition",
+        requires = "save",
+        help_heading = "Saving"
+    )]
+    pub content_disposition: bool,
+
+    /// Replace files that already exist (default: keep them and report `exists`).
+    #[arg(long = "overwrite", requires = "save", help_heading = "Saving")]
+    pub overwrite: bool,
+
+    /// Largest body saved (after decoding); a larger one ends in `body_too_large`.
+    #[arg(
+        long = "max-filesize",
+        value_name = "SIZE",
+        requires = "save",
+        help_heading = "Saving"
+    )]
+    pub max_filesize: Option<String>,
+
+    /// Save bodies as they came over the wire, without decoding gzip, br, zstd or deflate.
+    #[arg(long = "raw", requires = "save", help_heading = "Saving")]
+    pub raw: bool,
+
+    /// Add the body's digest to the record (`sha256`): of the saved file with --save.
+    #[arg(long = "hash", value_name = "ALG", help_heading = "Saving")]
+    pub hash: Option<HashAlg>,
+
     /// No summary and no progress on stderr.
     #[arg(short = 'q', long = "quiet", help_heading = "Output")]
     pub quiet: bool,
@@ -390,6 +433,13 @@ pub struct Args {
         help_heading = "Output"
     )]
     pub color: ColorChoice,
+}
+
+/// `--hash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HashAlg {
+    /// SHA-256, as hex.
+    Sha256,
 }
 
 /// `--input-format`.

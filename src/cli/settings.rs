@@ -13,6 +13,7 @@ use volley::extract::{Extractor, Extractors};
 use volley::fetch::HttpVersion;
 use volley::input::{LineSource, Shape};
 use volley::output::format::{Format, Printer};
+use volley::output::save::name::{Naming, Template};
 use volley::output::select::Selection;
 use volley::status::StatusSet;
 use volley::Builder;
@@ -82,6 +83,7 @@ impl Plan {
         }
         b = b.max_body(flag("--max-body", values::size(&args.max_body))?);
         b = politeness(b, &args)?;
+        b = saving(b, &args)?;
         b = b
             .follow_redirects(!args.no_follow)
             .max_redirects(args.max_redirects);
@@ -198,7 +200,8 @@ impl Plan {
         .with_carried(
             args.input_format == InputFormat::Csv,
             args.input_format == InputFormat::Jsonl,
-        );
+        )
+        .with_hash(args.hash.is_some());
         // Headers are copied from each response only when the output shows them.
         b = b.keep_headers(printer.needs_headers());
         let output = create("-o/--output", args.output.as_deref())?;
@@ -218,6 +221,27 @@ impl Plan {
             threads: args.threads,
         })
     }
+}
+
+/// `--save` and its options, and `--hash`. The directory itself is opened (and created) when
+/// the run is built.
+fn saving(mut b: Builder, args: &Args) -> Result<Builder, Usage> {
+    b = b.hash(args.hash.is_some());
+    let Some(dir) = &args.save else {
+        return Ok(b);
+    };
+    b = b
+        .save(dir)
+        .content_disposition(args.content_disposition)
+        .overwrite(args.overwrite)
+        .raw(args.raw);
+    if let Some(t) = &args.save_name {
+        b = b.save_naming(Naming::Template(flag("--save-name", Template::parse(t))?));
+    }
+    if let Some(size) = &args.max_filesize {
+        b = b.max_filesize(flag("--max-filesize", values::size(size))?);
+    }
+    Ok(b)
 }
 
 /// Rates, retries, adaptation, the breaker and the deadline.

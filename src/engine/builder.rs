@@ -1,6 +1,7 @@
 //! [`Builder`]: every knob of a run, with the command line's defaults, checked in one place.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,9 @@ use http::Method;
 use super::{RunConfig, Volley};
 use crate::extract::Extractors;
 use crate::fetch::{FetchConfig, Fetcher, HttpVersion};
+use crate::output::save::download::Saving;
+use crate::output::save::name::Naming;
+use crate::output::save::store::Store;
 use crate::schedule::{Limits, Rate, RetryPolicy};
 use crate::status::StatusSet;
 
@@ -22,6 +26,18 @@ pub struct Builder {
     run: RunConfig,
     per_host: Option<usize>,
     fetch: FetchConfig,
+    save: Option<SaveSettings>,
+}
+
+/// `--save` and its options, until [`Builder::build`] opens the directory.
+#[derive(Debug, Clone)]
+struct SaveSettings {
+    dir: PathBuf,
+    naming: Naming,
+    content_disposition: bool,
+    overwrite: bool,
+    raw: bool,
+    max_filesize: u64,
 }
 
 impl Default for Builder {
@@ -44,6 +60,7 @@ impl Default for Builder {
             },
             per_host: None,
             fetch: FetchConfig::default(),
+            save: None,
         }
     }
 }
@@ -235,6 +252,77 @@ impl Builder {
         self
     }
 
+    /// Save every final 2xx body to a file under `dir` (created if missing), named after the
+    /// input's URL (`dir/host[_port]/path`, see [`Naming`]); the record's `saved_to` holds the
+    /// path. Files are written under a temporary name and renamed when whole; an existing file
+    /// is kept (the record's error is `exists`) unless [`overwrite`](Builder::overwrite); a part
+    /// left by an interrupted transfer is continued with a range request. Default: nothing is
+    /// saved. The options below apply only with a save directory.
+    pub fn save(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.save = Some(SaveSettings {
+            dir: dir.into(),
+            naming: Naming::Mirror,
+            content_disposition: false,
+            overwrite: false,
+            raw: false,
+            max_filesize: u64::MAX,
+        });
+        self
+    }
+
+    fn save_mut(&mut self) -> Option<&mut SaveSettings> {
+        self.save.as_mut()
+    }
+
+    /// How saved files are named. Default: [`Naming::Mirror`].
+    pub fn save_naming(mut self, naming: Naming) -> Self {
+        if let Some(s) = self.save_mut() {
+            s.naming = naming;
+        }
+        self
+    }
+
+    /// Name a saved file after the response's `Content-Disposition` file name, when it has a
+    /// usable one. Default off.
+    pub fn content_disposition(mut self, yes: bool) -> Self {
+        if let Some(s) = self.save_mut() {
+            s.content_disposition = yes;
+        }
+        self
+    }
+
+    /// Replace files that already exist. Default off.
+    pub fn overwrite(mut self, yes: bool) -> Self {
+        if let Some(s) = self.save_mut() {
+            s.overwrite = yes;
+        }
+        self
+    }
+
+    /// Save bodies as they came, without decoding their `Content-Encoding`. Default off.
+    pub fn raw(mut self, yes: bool) -> Self {
+        if let Some(s) = self.save_mut() {
+            s.raw = yes;
+        }
+        self
+    }
+
+    /// The largest body saved, in bytes (after decoding, unless [`raw`](Builder::raw)); a
+    /// larger one ends in `body_too_large` and no file. Default: no limit.
+    pub fn max_filesize(mut self, bytes: u64) -> Self {
+        if let Some(s) = self.save_mut() {
+            s.max_filesize = bytes;
+        }
+        self
+    }
+
+    /// Put the SHA-256 of each final body in the record's `sha256` (of the saved file when
+    /// saving, a continued part's earlier bytes included). Default off.
+    pub fn hash(mut self, yes: bool) -> Self {
+        self.fetch.hash = yes;
+        self
+    }
+
     /// How long requests in flight may finish after an interrupt. Default 2 s.
     pub fn interrupt_grace(mut self, d: Duration) -> Self {
         self.run.interrupt_grace = d;
@@ -264,6 +352,18 @@ impl Builder {
         // memory stays a few MiB whatever the list length.
         self.run.window = (limits.concurrency * 16).clamp(4096, 65_536);
         self.fetch.pool_max_idle_per_host = limits.per_host.min(limits.concurrency);
+        if let Some(s) = self.save {
+            let store = Store::open(&s.dir, s.overwrite)
+                .map_err(|e| format!("--save: cannot save files in {}: {e}", s.dir.display()))?;
+            self.fetch.saving = Some(Arc::new(Saving {
+                store,
+                naming: s.naming,
+                content_disposition: s.content_disposition,
+                raw: s.raw,
+                max_filesize: s.max_filesize,
+                halted: Arc::default(),
+            }));
+        }
         let fetcher = Fetcher::new(self.fetch)?;
         Ok(Volley {
             run: Arc::new(self.run),

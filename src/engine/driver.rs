@@ -293,6 +293,7 @@ fn ended(
         status: end.status(),
         error: end.error().map(|e| e.kind),
         retry_after: end.retry_after(),
+        resumable: end.resumable(),
     };
     let pause = outcome
         .honoured_retry_after()

@@ -13,6 +13,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use crate::extract::Extractors;
 use crate::fetch::connect::{tls_config, Connector, Overrides};
 use crate::fetch::proxy::{Proxies, ProxyConfig, ProxyConnector};
+use crate::output::save::download::Saving;
 
 /// The hyper client volley uses, with the proxy rules that may add `Proxy-Authorization`.
 #[derive(Clone)]
@@ -72,6 +73,10 @@ pub struct FetchConfig {
     pub keep_headers: bool,
     /// `--proxy` and `--no-proxy` (or the environment).
     pub proxy: ProxyConfig,
+    /// `--save` and its settings: final 2xx bodies go to files.
+    pub saving: Option<Arc<Saving>>,
+    /// `--hash sha256`: the record gets the body's digest.
+    pub hash: bool,
 }
 
 /// The request headers volley sends unless told otherwise.
@@ -106,6 +111,8 @@ impl Default for FetchConfig {
             extractors: None,
             keep_headers: false,
             proxy: ProxyConfig::default(),
+            saving: None,
+            hash: false,
         }
     }
 }
@@ -114,9 +121,11 @@ impl Default for FetchConfig {
 pub fn build_client(config: &FetchConfig) -> Result<HttpClient, String> {
     let tls = tls_config(config.insecure, &config.cacert)?;
     let proxies = Proxies::new(&config.proxy)?;
+    // An https:// proxy is verified like the targets (`--cacert`, `-k`).
     let connector = ProxyConnector::new(
         Connector::new(config.connect_timeout, config.overrides.clone()),
         proxies.clone(),
+        tls.clone(),
     );
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)

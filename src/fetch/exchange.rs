@@ -6,8 +6,9 @@ use std::time::{Duration, Instant, SystemTime};
 use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{
-    HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_LENGTH,
-    CONTENT_LOCATION, CONTENT_TYPE, COOKIE, LOCATION, PROXY_AUTHORIZATION, RETRY_AFTER, SERVER,
+    HeaderValue, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LANGUAGE,
+    CONTENT_LENGTH, CONTENT_LOCATION, CONTENT_TYPE, COOKIE, IF_RANGE, LOCATION,
+    PROXY_AUTHORIZATION, RANGE, RETRY_AFTER, SERVER,
 };
 use http::{HeaderMap, Method, StatusCode, Uri};
 use http_body_util::Full;
@@ -15,7 +16,7 @@ use hyper_util::client::legacy::connect::capture_connection;
 use url::Url;
 
 use crate::extract::Extraction;
-use crate::fetch::body::{discard_body, read_body, BodyProgress};
+use crate::fetch::body::{discard_body, read_body, BodyPlan, BodyProgress};
 use crate::fetch::client::{build_client, FetchConfig, HttpClient};
 use crate::fetch::error::classify;
 use crate::fetch::headers::keep_headers;
@@ -23,6 +24,7 @@ use crate::fetch::redirect::{is_redirect, next_hop, NextHop};
 use crate::fetch::retry_after::parse_retry_after;
 use crate::fetch::tracked::Uses;
 use crate::input::Spec;
+use crate::output::save::download::Resume;
 use crate::record::{Carried, ErrorKind, Headers, Record, RecordError};
 use crate::schedule::idempotent;
 use crate::status::StatusSet;
@@ -146,6 +148,10 @@ struct Progress {
     /// Only with [`FetchConfig::keep_headers`].
     headers: Option<Headers>,
     body: BodyProgress,
+    /// Where the body was saved.
+    saved_to: Option<String>,
+    /// The saved body was cut off and its part kept for another attempt.
+    part_kept: bool,
 }
 
 enum Outcome {
@@ -173,6 +179,16 @@ impl Fetcher {
     /// (and must be scheduled again), or what the exchange ended with.
     pub async fn exchange(&self, job: &mut Job) -> Attempt {
         job.started.get_or_insert_with(Instant::now);
+        if let (Some(s), 0) = (&self.config.saving, job.attempts) {
+            // Nothing is fetched for a file that would not be saved.
+            if let Err(error) = s.check(&job.first_url, job.index) {
+                let p = Progress::default();
+                return Attempt::Ended(Box::new(Ending {
+                    p,
+                    error: Some(error),
+                }));
+            }
+        }
         if job.attempts == 0 || job.retrying {
             job.attempts += 1;
             job.retrying = false;
@@ -197,10 +213,36 @@ impl Fetcher {
             Outcome::Done => None,
             Outcome::Failed(e) => Some(e),
         };
-        Attempt::Ended(Ending { p, error })
+        let error = match (p.body.download.take(), &self.config.saving) {
+            (Some(d), Some(saving)) if error.is_none() => match d.finish(saving) {
+                Ok(path) => {
+                    p.saved_to = Some(path);
+                    None
+                }
+                Err(e) => Some(e),
+            },
+            (Some(d), _) => {
+                // A body over --max-filesize would be over it again: its part goes.
+                let too_large = error
+                    .as_ref()
+                    .is_some_and(|e| e.kind == ErrorKind::BodyTooLarge);
+                if too_large {
+                    d.discard();
+                } else {
+                    p.part_kept = d.abandon();
+                }
+                error
+            }
+            (None, _) => error,
+        };
+        Attempt::Ended(Box::new(Ending { p, error }))
     }
 
-    fn request(&self, job: &Job) -> Result<http::Request<Full<Bytes>>, RecordError> {
+    fn request(
+        &self,
+        job: &Job,
+        resume: Option<&Resume>,
+    ) -> Result<http::Request<Full<Bytes>>, RecordError> {
         let uri = request_uri(&job.url)?;
         let mut req = http::Request::new(Full::new(job.body.clone()));
         *req.method_mut() = job.method.clone();
@@ -228,13 +270,21 @@ impl Fetcher {
                 headers.remove(name);
             }
         }
+        if let Some(r) = resume {
+            // The part holds identity bytes; ranges of an encoded body would not continue it.
+            headers.insert(RANGE, r.range.clone());
+            headers.insert(IF_RANGE, r.if_range.clone());
+            headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        }
         Ok(req)
     }
 
     async fn send(&self, job: &Job, p: &mut Progress) -> Outcome {
+        let saving = self.config.saving.as_deref();
+        let mut resume = saving.and_then(|s| s.resume(&job.first_url));
         let mut fresh_tries = 0;
         let resp = loop {
-            let mut req = match self.request(job) {
+            let mut req = match self.request(job, resume.as_ref()) {
                 Ok(r) => r,
                 Err(e) => return Outcome::Failed(e),
             };
@@ -244,6 +294,15 @@ impl Fetcher {
                     // hyper-util hands the connection's counter over with the response.
                     if let Some(uses) = r.extensions().get::<Uses>() {
                         uses.bump();
+                    }
+                    // The saved part is longer than the server's file: start it over.
+                    if let (Some(s), Some(_), StatusCode::RANGE_NOT_SATISFIABLE) =
+                        (saving, &resume, r.status())
+                    {
+                        s.drop_part(&job.first_url);
+                        resume = None;
+                        discard_body(r.into_body(), REDIRECT_BODY_LIMIT).await;
+                        continue;
                     }
                     break r;
                 }
@@ -304,20 +363,45 @@ impl Fetcher {
         if let Some(set) = &self.config.extractors {
             p.body.extraction = Some(Box::new(Extraction::new(set.clone(), &parts.headers)));
         }
+        if self.config.hash {
+            p.body.digest = Some(Box::default());
+        }
+        let saving = saving.filter(|_| saves(&job.method, parts.status));
+        if let Some(s) = saving {
+            match s.start(
+                &job.first_url,
+                job.index,
+                parts.status,
+                &parts.headers,
+                resume,
+            ) {
+                Ok(d) => p.body.download = Some(Box::new(d)),
+                Err(e) => return Outcome::Failed(e),
+            }
+        }
         let encoding = header_text(&parts.headers, CONTENT_ENCODING);
-        match read_body(
-            body,
-            encoding.as_deref(),
-            p.content_type.as_deref(),
-            self.config.max_body,
-            &mut p.body,
-        )
-        .await
-        {
+        let plan = BodyPlan {
+            content_encoding: encoding.as_deref(),
+            content_type: p.content_type.as_deref(),
+            max_body: self.config.max_body,
+            saving,
+        };
+        if let Err(e) = p.body.replay_prefix(&plan) {
+            return Outcome::Failed(e);
+        }
+        match read_body(body, &plan, &mut p.body).await {
             Ok(()) => Outcome::Done,
             Err(e) => Outcome::Failed(e),
         }
     }
+}
+
+/// Whether a final response's body is saved: a 2xx with a body (not `204`/`205`, not `HEAD`).
+fn saves(method: &Method, status: StatusCode) -> bool {
+    status.is_success()
+        && status != StatusCode::NO_CONTENT
+        && status != StatusCode::RESET_CONTENT
+        && method != Method::HEAD
 }
 
 /// How an exchange ended (with a response or without), before it becomes a record: the engine
@@ -332,7 +416,7 @@ pub enum Attempt {
     /// The job was redirected and now points at its next hop.
     Redirected,
     /// The exchange ended; the job's record follows unless it is tried again.
-    Ended(Ending),
+    Ended(Box<Ending>),
 }
 
 impl Ending {
@@ -344,6 +428,11 @@ impl Ending {
     /// The error, if the exchange failed.
     pub fn error(&self) -> Option<&RecordError> {
         self.error.as_ref()
+    }
+
+    /// Whether a saved body was cut off and its part kept, so another attempt continues it.
+    pub fn resumable(&self) -> bool {
+        self.p.part_kept
     }
 
     /// The response's `Retry-After`, as a delay from when it came.
@@ -376,7 +465,8 @@ impl Ending {
             extract: p.body.take_extract(),
             headers: p.headers,
             carried,
-            saved_to: None,
+            saved_to: p.saved_to,
+            sha256: p.body.take_digest(),
             error,
         }
     }

@@ -7,8 +7,13 @@
 //! working for the hops volley makes itself, and tags every failure of the proxy leg with a
 //! [`ProxyError`] so a record says it was the proxy that failed. The proxy's credentials go only
 //! to the proxy: on the CONNECT request, in the SOCKS5 handshake, or (plain-http targets through
-//! an http proxy, the only case where the proxy reads the request) as `Proxy-Authorization` on
-//! the request itself, added by [`Proxies::authorize`].
+//! an http(s) proxy, the only case where the proxy reads the request) as `Proxy-Authorization`
+//! on the request itself, added by [`Proxies::authorize`].
+//!
+//! An `https://` proxy is an http proxy reached over TLS, verified with the targets' trust
+//! settings (`--cacert`, `-k`) and ALPN `http/1.1` only, since the proxy speaks HTTP/1.1. The
+//! CONNECT tunnel then runs inside that TLS session, and an https target's TLS inside the tunnel
+//! (TLS in TLS), so the connector hands out a [`ProxyStream`] that may carry the proxy's TLS.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -19,9 +24,13 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use http::header::PROXY_AUTHORIZATION;
+use http::HeaderValue;
 use http::Uri;
+use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
+use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::client::proxy::matcher::{Intercept, Matcher};
 use tower_service::Service;
 
@@ -50,8 +59,8 @@ impl fmt::Debug for ProxyConfig {
     }
 }
 
-/// Checks a `--proxy` URL: `http://`, `socks5://` or `socks5h://`, optional `user:pass@`, a host
-/// and a port, nothing after it. The empty string (no proxy) is valid.
+/// Checks a `--proxy` URL: `http://`, `https://`, `socks5://` or `socks5h://`, optional
+/// `user:pass@`, a host and a port, nothing after it. The empty string (no proxy) is valid.
 pub fn check_url(url: &str) -> Result<(), String> {
     if url.is_empty() {
         return Ok(());
@@ -59,13 +68,10 @@ pub fn check_url(url: &str) -> Result<(), String> {
     let parsed =
         url::Url::parse(url).map_err(|e| format!("`{}` is not a URL: {e}", redact(url)))?;
     match parsed.scheme() {
-        "http" | "socks5" | "socks5h" => {}
-        "https" => {
-            return Err("https:// proxies are not supported (use http:// or socks5://)".into())
-        }
+        "http" | "https" | "socks5" | "socks5h" => {}
         s => {
             return Err(format!(
-                "unsupported proxy scheme `{s}` (use http://, socks5:// or socks5h://)"
+                "unsupported proxy scheme `{s}` (use http://, https://, socks5:// or socks5h://)"
             ))
         }
     }
@@ -147,7 +153,7 @@ impl Proxies {
     }
 
     /// Adds the proxy's `Proxy-Authorization` to a plain-http request that goes through an http
-    /// proxy with credentials (the proxy reads that request; no origin does).
+    /// or https proxy with credentials (the proxy reads that request; no origin does).
     pub fn authorize<B>(&self, req: &mut http::Request<B>) {
         if req.uri().scheme_str() != Some("http") {
             return;
@@ -155,7 +161,7 @@ impl Proxies {
         let Some(route) = self.route(req.uri()) else {
             return;
         };
-        if route.uri().scheme_str() != Some("http") {
+        if !matches!(route.uri().scheme_str(), Some("http" | "https")) {
             return;
         }
         if let Some(auth) = route.basic_auth() {
@@ -188,14 +194,135 @@ impl StdError for ProxyError {
 #[derive(Clone)]
 pub struct ProxyConnector {
     tcp: Connector,
+    /// TLS to https:// proxies, over `tcp`.
+    tls: HttpsConnector<Connector>,
     proxies: Proxies,
 }
 
 impl ProxyConnector {
-    /// Routes connections made by `tcp` through `proxies`.
-    pub fn new(tcp: Connector, proxies: Proxies) -> Self {
-        ProxyConnector { tcp, proxies }
+    /// Routes connections made by `tcp` through `proxies`; `tls` (the targets' configuration,
+    /// without ALPN) verifies https:// proxies.
+    pub fn new(tcp: Connector, proxies: Proxies, mut tls: rustls::ClientConfig) -> Self {
+        // The proxy reads HTTP/1.1 (CONNECT or absolute-form), whatever the target speaks.
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let tls = HttpsConnector::from((tcp.clone(), tls));
+        ProxyConnector { tcp, tls, proxies }
     }
+}
+
+/// A connection [`ProxyConnector`] made: TCP to the target or to a proxy, or TLS to an https://
+/// proxy (with the CONNECT tunnel inside it when the target is https).
+pub struct ProxyStream(Leg);
+
+enum Leg {
+    Tcp(Tracked),
+    // Boxed: a TLS session is over a kilobyte, a TCP stream a few words.
+    Tls {
+        io: Box<MaybeHttpsStream<Tracked>>,
+        proxied: bool,
+    },
+}
+
+impl ProxyStream {
+    fn tcp(io: Tracked) -> Self {
+        ProxyStream(Leg::Tcp(io))
+    }
+
+    /// TLS to a proxy; `proxied` when the proxy reads the requests (absolute form).
+    fn tls(io: MaybeHttpsStream<Tracked>, proxied: bool) -> Self {
+        ProxyStream(Leg::Tls {
+            io: Box::new(io),
+            proxied,
+        })
+    }
+}
+
+impl Connection for ProxyStream {
+    fn connected(&self) -> Connected {
+        match &self.0 {
+            Leg::Tcp(io) => io.connected(),
+            // The proxy's ALPN (http/1.1) says nothing about the target: no negotiated_h2 here.
+            Leg::Tls { io, proxied } => io.connected().proxy(*proxied),
+        }
+    }
+}
+
+impl Read for ProxyStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        match &mut self.0 {
+            Leg::Tcp(io) => Pin::new(io).poll_read(cx, buf),
+            Leg::Tls { io, .. } => Pin::new(&mut **io).poll_read(cx, buf),
+        }
+    }
+}
+
+impl Write for ProxyStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match &mut self.0 {
+            Leg::Tcp(io) => Pin::new(io).poll_write(cx, buf),
+            Leg::Tls { io, .. } => Pin::new(&mut **io).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.0 {
+            Leg::Tcp(io) => Pin::new(io).poll_flush(cx),
+            Leg::Tls { io, .. } => Pin::new(&mut **io).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.0 {
+            Leg::Tcp(io) => Pin::new(io).poll_shutdown(cx),
+            Leg::Tls { io, .. } => Pin::new(&mut **io).poll_shutdown(cx),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match &self.0 {
+            Leg::Tcp(io) => io.is_write_vectored(),
+            Leg::Tls { io, .. } => io.is_write_vectored(),
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match &mut self.0 {
+            Leg::Tcp(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+            Leg::Tls { io, .. } => Pin::new(&mut **io).poll_write_vectored(cx, bufs),
+        }
+    }
+}
+
+/// Opens a CONNECT tunnel to `target` through the proxy at `proxy_uri`, reached with `leg`.
+async fn tunnel<C>(
+    leg: C,
+    proxy_uri: Uri,
+    auth: Option<HeaderValue>,
+    target: Uri,
+) -> Result<C::Response, BoxError>
+where
+    C: Service<Uri> + Send,
+    C::Future: Send + 'static,
+    C::Response: Read + Write + Unpin + Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    let mut tunnel = Tunnel::new(proxy_uri, leg);
+    if let Some(auth) = auth {
+        tunnel = tunnel.with_auth(auth);
+    }
+    Ok(tunnel.call(target).await?)
 }
 
 /// `uri` with its port written out (hyper-util's connectors assume 443 when it is missing).
@@ -239,9 +366,9 @@ impl Service<Uri> for Established {
 }
 
 impl Service<Uri> for ProxyConnector {
-    type Response = Tracked;
+    type Response = ProxyStream;
     type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Tracked, BoxError>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<ProxyStream, BoxError>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.tcp.poll_ready(cx)
@@ -249,7 +376,8 @@ impl Service<Uri> for ProxyConnector {
 
     fn call(&mut self, dst: Uri) -> Self::Future {
         let Some(route) = self.proxies.route(&dst) else {
-            return self.tcp.call(dst);
+            let direct = self.tcp.call(dst);
+            return Box::pin(async move { direct.await.map(ProxyStream::tcp) });
         };
         let proxy_uri = route.uri().clone();
         let proxy = format!(
@@ -263,24 +391,36 @@ impl Service<Uri> for ProxyConnector {
         // --resolve applies to the hops volley makes: to the proxy, and to the target it names.
         let target = with_port(self.tcp.target(dst.clone()));
         let tcp = self.tcp.clone();
+        let auth = route.basic_auth().cloned();
+        let to_https = dst.scheme_str() == Some("https");
         match proxy_uri.scheme_str() {
-            Some("http") if dst.scheme_str() == Some("https") => {
-                let mut tunnel = Tunnel::new(proxy_uri, tcp);
-                if let Some(auth) = route.basic_auth() {
-                    tunnel = tunnel.with_auth(auth.clone());
-                }
-                Box::pin(async move {
-                    tunnel
-                        .call(target)
-                        .await
-                        .map_err(|e| tagged(proxy)(e.into()))
-                })
-            }
+            Some("http") if to_https => Box::pin(async move {
+                let conn = tunnel(tcp, proxy_uri, auth, target)
+                    .await
+                    .map_err(tagged(proxy))?;
+                Ok(ProxyStream::tcp(conn))
+            }),
             Some("http") => {
                 let mut tcp = tcp;
                 Box::pin(async move {
                     let conn = tcp.call(proxy_uri).await.map_err(tagged(proxy))?;
-                    Ok(conn.proxied())
+                    Ok(ProxyStream::tcp(conn.proxied()))
+                })
+            }
+            Some("https") if to_https => {
+                let tls = self.tls.clone();
+                Box::pin(async move {
+                    let conn = tunnel(tls, proxy_uri, auth, target)
+                        .await
+                        .map_err(tagged(proxy))?;
+                    Ok(ProxyStream::tls(conn, false))
+                })
+            }
+            Some("https") => {
+                let mut tls = self.tls.clone();
+                Box::pin(async move {
+                    let conn = tls.call(proxy_uri).await.map_err(tagged(proxy))?;
+                    Ok(ProxyStream::tls(conn, true))
                 })
             }
             Some(scheme @ ("socks5" | "socks5h")) => {
@@ -307,12 +447,13 @@ impl Service<Uri> for ProxyConnector {
                     socks
                         .call(target)
                         .await
+                        .map(ProxyStream::tcp)
                         .map_err(|e| tagged(proxy)(Box::new(e)))
                 })
             }
             _ => Box::pin(async move {
                 Err(tagged(proxy)(
-                    "only http:// and socks5:// proxies are supported".into(),
+                    "only http://, https:// and socks5:// proxies are supported".into(),
                 ))
             }),
         }
@@ -349,13 +490,14 @@ mod tests {
         assert_eq!(check_url(""), Ok(()));
         assert_eq!(check_url("http://u:p@127.0.0.1:8080"), Ok(()));
         assert_eq!(check_url("socks5h://proxy.test:1080/"), Ok(()));
+        assert_eq!(check_url("https://u:p@proxy.test:443"), Ok(()));
         assert_eq!(
             check_url("ftp://p:1").unwrap_err(),
-            "unsupported proxy scheme `ftp` (use http://, socks5:// or socks5h://)"
+            "unsupported proxy scheme `ftp` (use http://, https://, socks5:// or socks5h://)"
         );
         assert_eq!(
-            check_url("https://p:1").unwrap_err(),
-            "https:// proxies are not supported (use http:// or socks5://)"
+            check_url("https://u:secret@p:1/x").unwrap_err(),
+            "`https://***@p:1/x` must not have a path or query"
         );
         assert_eq!(
             check_url("http://u:secret@p:1/x").unwrap_err(),
@@ -407,6 +549,12 @@ mod tests {
         );
         assert_eq!(auth(&http, "https://a.test/"), None);
         assert_eq!(auth(&http, "http://skip.test/"), None);
+        let https = rules("https://user:pass@127.0.0.1:3129");
+        assert_eq!(
+            auth(&https, "http://a.test/").as_deref(),
+            Some("Basic dXNlcjpwYXNz")
+        );
+        assert_eq!(auth(&https, "https://a.test/"), None);
         assert_eq!(
             auth(
                 &rules("socks5://user:pass@127.0.0.1:1080"),

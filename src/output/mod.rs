@@ -4,6 +4,7 @@
 pub mod format;
 pub mod progress;
 pub mod sanitize;
+pub mod save;
 pub mod select;
 pub mod summary;
 pub mod writer;

@@ -43,11 +43,17 @@ pub struct Ended {
     pub error: Option<ErrorKind>,
     /// The server's `Retry-After`, already converted to a delay from now.
     pub retry_after: Option<Duration>,
+    /// A saved body was cut off and its part kept: another attempt continues it with a range
+    /// request instead of starting over.
+    pub resumable: bool,
 }
 
 impl Ended {
     /// Whether this outcome is worth another attempt at all (method aside).
     pub fn retryable(&self) -> bool {
+        if self.resumable {
+            return matches!(self.error, Some(ErrorKind::Timeout | ErrorKind::Reset));
+        }
         match self.status {
             Some(status) => matches!(status, 408 | 429 | 500 | 502 | 503 | 504),
             // Failures before any response: the connection, the attempt's timeout, a reset.
@@ -122,6 +128,7 @@ mod tests {
             status: Some(s),
             error: None,
             retry_after: None,
+            resumable: false,
         }
     }
 
@@ -130,7 +137,26 @@ mod tests {
             status: None,
             error: Some(kind),
             retry_after: None,
+            resumable: false,
         }
+    }
+
+    #[test]
+    fn a_cut_download_with_a_kept_part_is_retried() {
+        let cut = |kind| Ended {
+            status: Some(200),
+            error: Some(kind),
+            retry_after: None,
+            resumable: true,
+        };
+        assert!(cut(ErrorKind::Reset).retryable());
+        assert!(cut(ErrorKind::Timeout).retryable());
+        assert!(!cut(ErrorKind::Io).retryable());
+        assert!(!Ended {
+            resumable: false,
+            ..cut(ErrorKind::Reset)
+        }
+        .retryable());
     }
 
     #[test]

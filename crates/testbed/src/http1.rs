@@ -310,8 +310,12 @@ impl Conn {
                 }
                 Plan::Partial { head, then } => {
                     self.write(&head_bytes(&head, false, false)).await?;
-                    if let Body::Full(b) = &head.body {
-                        self.write(b).await?;
+                    match &head.body {
+                        Body::Full(b) => self.write(b).await?,
+                        &Body::Generated { seed, offset, len } => {
+                            self.write_generated(seed, offset, len, false).await?
+                        }
+                        Body::Fill { .. } => {}
                     }
                     return Ok(match then {
                         Ending::Fin => {
@@ -404,7 +408,39 @@ impl Conn {
                 }
                 Ok(())
             }
+            &Body::Generated { seed, offset, len } => {
+                self.write(&out).await?;
+                self.write_generated(seed, offset, len, chunked).await?;
+                if chunked {
+                    self.write(b"0\r\n\r\n").await?;
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// Writes bytes `offset .. offset + len` of the stream of [`crate::files::fill`] for `seed`,
+    /// one [`PIECE`] at a time (chunk-framed if `chunked`, without the last chunk).
+    async fn write_generated(
+        &mut self,
+        seed: u64,
+        offset: u64,
+        len: u64,
+        chunked: bool,
+    ) -> io::Result<()> {
+        let mut piece = vec![0u8; PIECE];
+        let (mut pos, end) = (offset, offset.saturating_add(len));
+        while pos < end {
+            let n = (end - pos).min(PIECE as u64) as usize;
+            crate::files::fill(seed, pos, &mut piece[..n]);
+            if chunked {
+                self.write(&chunk_frame(&piece[..n])).await?;
+            } else {
+                self.write(&piece[..n]).await?;
+            }
+            pos += n as u64;
+        }
+        Ok(())
     }
 
     /// Reads and discards until the peer closes, an error, or [`MAX_WAIT`].

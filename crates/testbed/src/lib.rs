@@ -22,6 +22,7 @@ mod bomb;
 mod cert;
 mod date;
 pub mod encode;
+pub mod files;
 mod http1;
 pub mod pages;
 pub mod plan;

@@ -95,6 +95,16 @@ pub enum Body {
         /// How many.
         len: u64,
     },
+    /// Bytes `offset .. offset + len` of the pseudo-random stream for `seed` (see
+    /// [`crate::files::fill`]), generated in pieces as they are sent (never held whole).
+    Generated {
+        /// Seed of the stream.
+        seed: u64,
+        /// Position in the stream of the first byte sent.
+        offset: u64,
+        /// How many bytes.
+        len: u64,
+    },
 }
 
 impl Body {
@@ -102,7 +112,7 @@ impl Body {
     pub fn len(&self) -> u64 {
         match self {
             Body::Full(b) => b.len() as u64,
-            Body::Fill { len, .. } => *len,
+            Body::Fill { len, .. } | Body::Generated { len, .. } => *len,
         }
     }
 
@@ -191,7 +201,8 @@ pub enum Plan {
     /// Send the head (its headers give the framing, e.g. a `Content-Length` larger than the body)
     /// and the body bytes of `head`, then end as `then` says.
     Partial {
-        /// Status, headers and the body bytes actually sent.
+        /// Status, headers and the body bytes actually sent (any [`Body`]; large ones are
+        /// streamed).
         head: Reply,
         /// What to do afterwards.
         then: Ending,

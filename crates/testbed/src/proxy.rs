@@ -1,4 +1,5 @@
-//! A tiny forward proxy for tests: HTTP (absolute-form forwarding and CONNECT tunnels) or
+//! A tiny forward proxy for tests: HTTP (absolute-form forwarding and CONNECT tunnels), the
+//! same over TLS (an `https://` proxy, with a CA of its own like the HTTPS server's), or
 //! SOCKS5 (no auth, or user/password), on 127.0.0.1 only.
 //!
 //! It records what each connection asked for ([`ProxySeen`]) so tests can assert exact values:
@@ -15,10 +16,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
+
+use rustls::{ServerConfig, ServerConnection};
 
 /// Connections served at once; further ones are closed on accept.
 pub const MAX_CONNECTIONS: usize = 64;
@@ -47,6 +51,7 @@ pub struct ProxySeen {
 #[derive(Clone)]
 enum Mode {
     Http,
+    Https(Arc<ServerConfig>),
     Socks5 { auth: Option<(String, String)> },
 }
 
@@ -56,17 +61,48 @@ struct Shared {
     stop: AtomicBool,
 }
 
+/// The CA of an https:// proxy's certificate.
+struct Ca {
+    pem: String,
+    file: tempfile::NamedTempFile,
+}
+
 /// A running proxy; dropping it stops accepting connections.
 pub struct Proxy {
     addr: SocketAddr,
     scheme: &'static str,
     shared: Arc<Shared>,
+    ca: Option<Ca>,
 }
 
 impl Proxy {
     /// An HTTP proxy: forwards absolute-form requests and opens CONNECT tunnels.
     pub fn http() -> Proxy {
         Proxy::start(Mode::Http, "http")
+    }
+
+    /// An HTTP proxy reached over TLS (`https://127.0.0.1:PORT`), ALPN `http/1.1` only. Its
+    /// certificate covers `localhost` and `127.0.0.1` and is signed by a CA of its own (not the
+    /// one of any [`crate::Server`]): see [`Proxy::ca_pem_path`]. A client that rejects the
+    /// certificate leaves nothing in [`Proxy::seen`].
+    pub fn https() -> Proxy {
+        let identity = crate::cert::generate().expect("make the proxy's certificate");
+        let mut config = (*identity.config).clone();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let mut proxy = Proxy::start(Mode::Https(Arc::new(config)), "https");
+        let mut file = tempfile::Builder::new()
+            .prefix("testbed-proxy-ca-")
+            .suffix(".pem")
+            .tempfile()
+            .expect("create the proxy's CA file");
+        file.write_all(identity.ca_pem.as_bytes())
+            .and_then(|()| file.flush())
+            .expect("write the proxy's CA file");
+        proxy.ca = Some(Ca {
+            pem: identity.ca_pem,
+            file,
+        });
+        proxy
     }
 
     /// A SOCKS5 proxy that accepts clients without authentication.
@@ -94,6 +130,7 @@ impl Proxy {
             addr,
             scheme,
             shared,
+            ca: None,
         }
     }
 
@@ -102,9 +139,26 @@ impl Proxy {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT` or `socks5://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, `https://127.0.0.1:PORT` or `socks5://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// Path of a PEM file with the CA of an https proxy's certificate (lives as long as the
+    /// handle; panics for other proxies).
+    pub fn ca_pem_path(&self) -> &Path {
+        self.ca().file.path()
+    }
+
+    /// The CA of an https proxy's certificate as PEM text (panics for other proxies).
+    pub fn ca_pem(&self) -> &str {
+        &self.ca().pem
+    }
+
+    fn ca(&self) -> &Ca {
+        self.ca
+            .as_ref()
+            .expect("only Proxy::https() has a certificate")
     }
 
     /// What every connection asked for so far, in arrival order.
@@ -141,7 +195,10 @@ fn accept_loop(listener: TcpListener, mode: Mode, shared: Arc<Shared>) {
             let _ = conn.set_read_timeout(Some(IO_TIMEOUT));
             let _ = conn.set_write_timeout(Some(IO_TIMEOUT));
             let _ = match mode {
-                Mode::Http => serve_http(conn, &s),
+                Mode::Http => serve_http(Side::Tcp(conn), &s),
+                Mode::Https(config) => {
+                    TlsSide::new(config, conn).and_then(|tls| serve_http(Side::Tls(tls), &s))
+                }
                 Mode::Socks5 { auth } => serve_socks5(conn, auth.as_ref(), &s),
             };
             s.active.fetch_sub(1, Ordering::SeqCst);
@@ -157,8 +214,156 @@ fn record(shared: &Shared, seen: ProxySeen) {
         .push(seen);
 }
 
+/// The client's end of a proxy connection: TCP, or TLS over it. Two clones (one reading, one
+/// writing) let [`pipe`] copy both ways at once.
+enum Side {
+    Tcp(TcpStream),
+    Tls(TlsSide),
+}
+
+impl Side {
+    fn try_clone(&self) -> io::Result<Side> {
+        Ok(match self {
+            Side::Tcp(s) => Side::Tcp(s.try_clone()?),
+            Side::Tls(s) => Side::Tls(s.try_clone()?),
+        })
+    }
+
+    /// Closes both directions (a TLS side says `close_notify` first).
+    fn close(&mut self) {
+        match self {
+            Side::Tcp(s) => {
+                let _ = s.shutdown(Shutdown::Both);
+            }
+            Side::Tls(s) => s.close(),
+        }
+    }
+}
+
+impl Read for Side {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Side::Tcp(s) => s.read(buf),
+            Side::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Side {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Side::Tcp(s) => s.write(buf),
+            Side::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Side::Tcp(s) => s.flush(),
+            Side::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// A rustls server session over blocking TCP that can be read on one thread and written on
+/// another: the session sits behind a lock, taken only while bytes move in or out of it, never
+/// across a blocking socket read. Each clone has its own socket handle; only one may read.
+struct TlsSide {
+    conn: Arc<Mutex<ServerConnection>>,
+    tcp: TcpStream,
+    /// TLS bytes read from the socket that the session has not taken yet.
+    pending: Vec<u8>,
+}
+
+impl TlsSide {
+    /// Starts the session; the handshake runs as the first bytes are read.
+    fn new(config: Arc<ServerConfig>, tcp: TcpStream) -> io::Result<TlsSide> {
+        let conn = ServerConnection::new(config).map_err(io::Error::other)?;
+        Ok(TlsSide {
+            conn: Arc::new(Mutex::new(conn)),
+            tcp,
+            pending: Vec::new(),
+        })
+    }
+
+    fn try_clone(&self) -> io::Result<TlsSide> {
+        Ok(TlsSide {
+            conn: Arc::clone(&self.conn),
+            tcp: self.tcp.try_clone()?,
+            pending: Vec::new(),
+        })
+    }
+
+    fn lock(conn: &Mutex<ServerConnection>) -> MutexGuard<'_, ServerConnection> {
+        conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends what the session has queued (handshake messages, records, alerts).
+    fn send(conn: &mut ServerConnection, mut tcp: &TcpStream) -> io::Result<()> {
+        while conn.wants_write() {
+            conn.write_tls(&mut tcp)?;
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) {
+        let mut conn = TlsSide::lock(&self.conn);
+        conn.send_close_notify();
+        let _ = TlsSide::send(&mut conn, &self.tcp);
+        drop(conn);
+        let _ = self.tcp.shutdown(Shutdown::Both);
+    }
+}
+
+impl Read for TlsSide {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            {
+                let mut conn = TlsSide::lock(&self.conn);
+                match conn.reader().read(buf) {
+                    Ok(n) => return Ok(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+                if !self.pending.is_empty() {
+                    let mut rest = &self.pending[..];
+                    conn.read_tls(&mut rest)?;
+                    let used = self.pending.len() - rest.len();
+                    self.pending.drain(..used);
+                    let state = conn.process_new_packets();
+                    // Alerts (a rejected certificate, say) go out before the error comes back.
+                    TlsSide::send(&mut conn, &self.tcp)?;
+                    state.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                    continue;
+                }
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let n = self.tcp.read(&mut chunk)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.pending.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+impl Write for TlsSide {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut conn = TlsSide::lock(&self.conn);
+        let n = conn.writer().write(buf)?;
+        TlsSide::send(&mut conn, &self.tcp)?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let mut conn = TlsSide::lock(&self.conn);
+        conn.writer().flush()?;
+        TlsSide::send(&mut conn, &self.tcp)
+    }
+}
+
 /// Reads up to the end of the head; returns the head and any bytes read after it.
-fn read_head(conn: &mut TcpStream) -> io::Result<(String, Vec<u8>)> {
+fn read_head(conn: &mut impl Read) -> io::Result<(String, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -177,7 +382,7 @@ fn read_head(conn: &mut TcpStream) -> io::Result<(String, Vec<u8>)> {
     }
 }
 
-fn serve_http(mut client: TcpStream, shared: &Shared) -> io::Result<()> {
+fn serve_http(mut client: Side, shared: &Shared) -> io::Result<()> {
     let (head, rest) = read_head(&mut client)?;
     let mut lines = head.split("\r\n");
     let request_line = lines.next().unwrap_or_default().to_owned();
@@ -270,7 +475,7 @@ fn dial(authority: &str) -> io::Result<TcpStream> {
 }
 
 /// Copies bytes both ways until either side closes.
-fn pipe(client: TcpStream, origin: TcpStream) -> io::Result<()> {
+fn pipe(client: Side, origin: TcpStream) -> io::Result<()> {
     let (mut c2, mut o2) = (client.try_clone()?, origin.try_clone()?);
     let up = thread::spawn(move || {
         let mut c = client;
@@ -279,7 +484,7 @@ fn pipe(client: TcpStream, origin: TcpStream) -> io::Result<()> {
         let _ = o.shutdown(Shutdown::Write);
     });
     let _ = io::copy(&mut o2, &mut c2);
-    let _ = c2.shutdown(Shutdown::Both);
+    c2.close();
     let _ = up.join();
     Ok(())
 }
@@ -366,7 +571,7 @@ fn serve_socks5(
         return Ok(());
     };
     client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])?;
-    pipe(client, origin)
+    pipe(Side::Tcp(client), origin)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 
 use crate::encode::{self, Coding};
+use crate::files;
 use crate::pages::{self, HTML_UTF8};
 use crate::plan::{Body, Ending, Plan, Reply, Request, MAX_WAIT};
 
@@ -18,6 +19,7 @@ use crate::plan::{Body, Ending, Plan, Reply, Request, MAX_WAIT};
 pub struct RouteState {
     flaky: Mutex<HashMap<String, u64>>,
     alternate: Mutex<HashMap<String, u64>>,
+    files: Mutex<HashMap<String, u64>>,
 }
 
 /// Decides what to do with `req`.
@@ -45,6 +47,7 @@ pub struct RouteState {
 /// | `/truncated` | `Content-Length: 1000`, 100 bytes, then FIN |
 /// | `/chunked-endless` | 64 KiB chunks forever (≤ 120 s, ≤ 10 GiB, or until the client leaves) |
 /// | `/bytes/<n>`, `/bytes-chunked/<n>` | `n` bytes of `a`, with length or chunked |
+/// | `/file/<name>?size=N&seed=S&…` | a download of `N` (default 1024) deterministic pseudo-random bytes ([`files::fill`]), streamed 64 KiB at a time (fine for GiBs), `application/octet-stream` (`type=T` overrides); `ETag: "S-N"` (`etag=none`, `weak=1`), a fixed `Last-Modified` from `S` (`lm=none`); `Range: bytes=A-`/`A-B`/`-S` → 206 with `Content-Range`, start ≥ `N` → 416 `bytes */N`, several or invalid ranges → 200 whole, non-matching `If-Range` → 200 whole, `ranges=0` ignores ranges (no `Accept-Ranges`); `disposition=V` sets `Content-Disposition: V` verbatim; `gzip=1` gzip-encodes (ranges over the encoded bytes, `ETag: "S-N-gz"`); `chunked=1`; `cut=K` sends the full-length head, `K` body bytes, then FIN (`cut_rst=1`: RST); with `key=K` only the first request of that key is cut and later ones take `then_size`/`then_seed`/`then_ranges`. Details: [`files::serve`] |
 /// | `/gzip`, `/deflate`, `/br`, `/zstd` | the plain page in that `Content-Encoding` (always, whatever `Accept-Encoding` says) |
 /// | `/gzip-double` | gzip twice, `Content-Encoding: gzip, gzip` |
 /// | `/gzip-bomb?mb=N`, `/bomb-gzip`, `/bomb-deflate`, `/bomb-br`, `/bomb-zstd` | `N` MiB (default 1024) of zeros, compressed, `text/html`; brotli is slow to build the first time, see [`encode::bomb`] |
@@ -162,6 +165,15 @@ pub fn route(req: &Request, state: &RouteState) -> Plan {
             .into(),
             Err(_) => bad_request("bytes wants a length"),
         },
+        ("file", Some(_)) => {
+            let later = req.param("key").is_some_and(|key| {
+                let mut map = state.files.lock().unwrap_or_else(|e| e.into_inner());
+                let n = map.entry(key).or_insert(0);
+                *n += 1;
+                *n > 1
+            });
+            files::serve(req, later)
+        }
         ("gzip", None) => encoded(&[Coding::Gzip]),
         ("deflate", None) => encoded(&[Coding::Deflate]),
         ("br", None) => encoded(&[Coding::Brotli]),
@@ -534,6 +546,22 @@ mod tests {
         // The verbatim form wins when both are given.
         let r = reply("/flaky?key=x&retry_after=5&retry_after_date=3");
         assert_eq!(header(&r, "Retry-After"), b"5");
+    }
+
+    #[test]
+    fn file_route_serves_generated_bytes() {
+        let r = reply("/file/a/b.bin?size=4096&seed=3");
+        assert_eq!(r.status, 200);
+        assert!(matches!(
+            r.body,
+            Body::Generated {
+                seed: 3,
+                offset: 0,
+                len: 4096
+            }
+        ));
+        assert_eq!(header(&r, "ETag"), b"\"3-4096\"");
+        assert_eq!(reply("/file/x?size=nope").status, 400);
     }
 
     #[test]

@@ -178,6 +178,14 @@ async fn carry_out(mut plan: Plan, guard: InFlight) -> io::Result<Response<TlsBo
                             tokio::spawn(fill(tx, byte, len));
                             body
                         }
+                        &Body::Generated { seed, offset, len } => {
+                            let hint = (!reply.chunked).then_some(len);
+                            let (tx, body) = TlsBody::stream(hint, guard);
+                            tokio::spawn(async move {
+                                let _ = generated(&tx, seed, offset, len).await;
+                            });
+                            body
+                        }
                     }
                 };
                 return Ok(response(&reply, body));
@@ -194,7 +202,16 @@ async fn carry_out(mut plan: Plan, guard: InFlight) -> io::Result<Response<TlsBo
                 if let Body::Full(b) = &head.body {
                     body.first = (!b.is_empty()).then(|| b.clone());
                 }
+                let gen = match head.body {
+                    Body::Generated { seed, offset, len } => Some((seed, offset, len)),
+                    _ => None,
+                };
                 tokio::spawn(async move {
+                    if let Some((seed, offset, len)) = gen {
+                        if generated(&tx, seed, offset, len).await.is_err() {
+                            return Ok(());
+                        }
+                    }
                     if then == Ending::Hang {
                         tokio::time::sleep(MAX_WAIT).await;
                     }
@@ -232,6 +249,20 @@ async fn fill(tx: Sender, byte: u8, len: u64) {
         }
         left -= n as u64;
     }
+}
+
+/// Sends bytes `offset .. offset + len` of [`crate::files::fill`]'s stream for `seed` in
+/// pieces; `Err` when the receiver is gone.
+async fn generated(tx: &Sender, seed: u64, offset: u64, len: u64) -> Result<(), ()> {
+    let (mut pos, end) = (offset, offset.saturating_add(len));
+    while pos < end {
+        let n = (end - pos).min(PIECE as u64) as usize;
+        let mut piece = vec![0u8; n];
+        crate::files::fill(seed, pos, &mut piece);
+        tx.send(Ok(Bytes::from(piece))).await.map_err(drop)?;
+        pos += n as u64;
+    }
+    Ok(())
 }
 
 async fn drip(tx: Sender, bytes: u64, interval: Duration) {

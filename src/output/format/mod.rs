@@ -141,6 +141,30 @@ impl Printer {
         self
     }
 
+    /// `--hash`: adds the `sha256` key (column) after `saved_to` in the default JSONL and CSV
+    /// layouts and in `%{json}`.
+    pub fn with_hash(mut self, yes: bool) -> Printer {
+        if !yes {
+            return self;
+        }
+        let add = |columns: &[Column]| {
+            let mut fields: Vec<Field> = columns.iter().map(|c| c.field.clone()).collect();
+            let at = fields
+                .iter()
+                .position(|f| *f == Field::SavedTo)
+                .map_or(fields.len(), |i| i + 1);
+            fields.insert(at, Field::Sha256);
+            Column::for_fields(fields)
+        };
+        if let Some(template) = &mut self.template {
+            template.json = add(&template.json);
+        }
+        if let (true, Some(columns)) = (self.default_columns, &self.columns) {
+            self.columns = Some(add(columns));
+        }
+        self
+    }
+
     /// `--input-format csv` (`row`) or `jsonl` (`ids`): adds the `row` key (column), or the `id`
     /// and `tag` keys, before `saved_to` in the default JSONL and CSV layouts and in `%{json}`. JSONL leaves `id`
     /// and `tag` out of a record whose input did not give them.
@@ -225,12 +249,14 @@ enum Field {
     Id,
     /// The JSONL input's `tag` (`--input-format jsonl`); not in [`FIELDS`].
     Tag,
+    /// The body's SHA-256 (`--hash sha256`); not in [`FIELDS`].
+    Sha256,
     /// `extract.NAME`: one extracted value. Holds the whole field name.
     ExtractKey(Box<str>),
 }
 
 /// The names `--fields` accepts besides [`FIELDS`], for the error message.
-const EXTRA_FIELDS: [&str; 8] = [
+const EXTRA_FIELDS: [&str; 9] = [
     "error_kind",
     "error_message",
     "host",
@@ -238,6 +264,7 @@ const EXTRA_FIELDS: [&str; 8] = [
     "row",
     "id",
     "tag",
+    "sha256",
     "extract.NAME",
 ];
 
@@ -272,6 +299,7 @@ impl Field {
             "row" => Field::Row,
             "id" => Field::Id,
             "tag" => Field::Tag,
+            "sha256" => Field::Sha256,
             _ if name.starts_with(EXTRACT_PREFIX) && name.len() > EXTRACT_PREFIX.len() => {
                 Field::ExtractKey(name.into())
             }
@@ -306,6 +334,7 @@ impl Field {
             Field::Row => "row",
             Field::Id => "id",
             Field::Tag => "tag",
+            Field::Sha256 => "sha256",
             Field::ExtractKey(name) => name,
         }
     }
@@ -431,6 +460,7 @@ mod tests {
             headers: None,
             carried: None,
             saved_to: None,
+            sha256: None,
             error: None,
         }
     }
@@ -488,7 +518,7 @@ mod tests {
             "unknown field `foo` in --fields (known: index, input, url, final_url, method, \
              status, ok, title, server, content_type, content_length, bytes, redirects, \
              attempts, elapsed_ms, extract, saved_to, error, error_kind, error_message, host, \
-             headers, row, id, tag, extract.NAME)"
+             headers, row, id, tag, sha256, extract.NAME)"
         );
         let err = Printer::new(Format::Csv, Some(vec!["extract.".into()]), false).unwrap_err();
         assert!(

@@ -72,6 +72,10 @@ pub(super) fn write_text_line(out: &mut Vec<u8>, rec: &Record, color: bool) {
         out.extend_from_slice(b" saved=");
         push_text(out, path);
     }
+    if let Some(digest) = &rec.sha256 {
+        out.extend_from_slice(b" sha256=");
+        out.extend_from_slice(digest.as_bytes());
+    }
     if let Some(error) = &rec.error {
         out.push(b' ');
         paint(out, color, RED, |out| {

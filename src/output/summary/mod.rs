@@ -185,6 +185,7 @@ pub(crate) mod testing {
             headers: None,
             carried: None,
             saved_to: None,
+            sha256: None,
             error: None,
         }
     }
