@@ -69,11 +69,24 @@ fn bodies_are_saved_under_mirrored_names() {
         srv.url("/bytes/100000"),
         srv.url("/redirect/2"),
     ];
-    let mut args = vec!["--keep-order", "--save", d];
+    let mut args = vec![
+        "--keep-order",
+        "--save",
+        d,
+        "-e",
+        "h=css:h1",
+        "-e",
+        "n=re:Page (\\d+)",
+    ];
     args.extend(urls.iter().map(String::as_str));
     let out = run_jsonl(&args);
     assert_code(&out, 0);
     let recs = out.records();
+    // Extractors see the streamed bytes as without --save.
+    assert_eq!(
+        recs[0]["extract"],
+        serde_json::json!({"h": "Page 1", "n": "1"})
+    );
     let host = host_dir(&srv);
     let saved: Vec<&str> = recs
         .iter()
@@ -205,6 +218,8 @@ fn hostile_names_stay_inside_the_directory() {
         srv.url("/page/..%5C..%5Cz"),
         srv.url("/page/nul%00esc%1B"),
         srv.url(&format!("/page/{long}")),
+        // A dot-dot segment, encoded: the URL parser resolves it (to `/`) before naming.
+        srv.url("/page/%2e%2e"),
     ];
     let mut args = vec!["--keep-order", "--save", d, "--save-name", "u/{path}"];
     args.extend(urls.iter().map(String::as_str));
@@ -223,6 +238,7 @@ fn hostile_names_stay_inside_the_directory() {
     assert_eq!(names[2], "u/page/nul_esc_");
     let last = names[3].rsplit('/').next().unwrap();
     assert!(last.len() <= 255 && last.starts_with("nnnn"), "{last}");
+    assert_eq!(names[4], "u/index.html");
 
     // Server-chosen names (Content-Disposition): only a sanitised base name is used.
     let disposition = |v: &str| srv.url(&format!("/headers?Content-Disposition={}", url_encode(v)));
