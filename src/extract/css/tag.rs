@@ -6,6 +6,9 @@ use std::borrow::Cow;
 
 use memchr::memchr;
 
+pub(super) use crate::extract::class::{ends_name, is_space};
+use crate::extract::class::{run_len, EQ, GT, SLASH, WS};
+
 /// The tokenizer states inside a tag that decide where it ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum In {
@@ -29,46 +32,10 @@ pub(super) struct TagEnd {
     pub(super) self_closing: bool,
 }
 
-/// Byte classes for the loops over tag bytes (bit flags).
-const WS: u8 = 1;
-const SLASH: u8 = 2;
-const EQ: u8 = 4;
-const GT: u8 = 8;
-
-/// The class of every byte: HTML whitespace (CR included: it is LF once normalised), `/`, `=`,
-/// `>`, or none.
-static CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    t[b' ' as usize] = WS;
-    t[b'\t' as usize] = WS;
-    t[b'\n' as usize] = WS;
-    t[b'\r' as usize] = WS;
-    t[0x0c] = WS;
-    t[b'/' as usize] = SLASH;
-    t[b'=' as usize] = EQ;
-    t[b'>' as usize] = GT;
-    t
-};
-
-/// HTML whitespace.
-#[inline]
-pub(super) fn is_space(b: u8) -> bool {
-    CLASS[usize::from(b)] == WS
-}
-
-/// Whether `b` ends a tag name.
-#[inline]
-pub(super) fn ends_name(b: u8) -> bool {
-    CLASS[usize::from(b)] & (WS | SLASH | GT) != 0
-}
-
 /// Where in `s`, from `i`, the first byte of a class in `stop` is (or `s.len()`).
 #[inline]
-fn skip_to(s: &[u8], mut i: usize, stop: u8) -> usize {
-    while i < s.len() && CLASS[usize::from(s[i])] & stop == 0 {
-        i += 1;
-    }
-    i
+fn skip_to(s: &[u8], i: usize, stop: u8) -> usize {
+    i + run_len(&s[i..], stop)
 }
 
 impl TagEnd {

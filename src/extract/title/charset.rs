@@ -7,9 +7,9 @@
 use encoding_rs::{CoderResult, Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252, X_USER_DEFINED};
 use memchr::memchr;
 
-use super::class::is_space;
 use super::tokenizer::State;
 use super::{TitleScanner, NAME_MAX};
+use crate::extract::class::is_space;
 
 /// What decided the encoding; a source decides only while nothing stronger has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -64,11 +64,11 @@
 //! states that skip comments, CDATA, raw text and collect the title), `tag` (tag names and
 //! attributes, and what each tag does to the scan), `foreign` (the open `<svg>`/`<math>`/
 //! `<template>` elements), `charset` (BOM, header, `<meta>`, transcoding), `text` (decoding the
-//! raw title bytes into the final string) and `class` (byte classes for the inner loops). This
-//! file holds the public API and the bounds that keep the scanner's state small.
+//! raw title bytes into the final string); the byte classes of the inner loops are in
+//! `extract::class`, shared with the CSS matcher. This file holds the public API and the bounds
+//! that keep the scanner's state small.
 
 mod charset;
-mod class;
 mod foreign;
 mod tag;
 #[cfg(test)]
@@ -78,8 +78,8 @@ mod tokenizer;
 
 use encoding_rs::{Decoder, Encoding, UTF_8};
 
+use crate::extract::class::{ends_name, is_space};
 use charset::{may_be_bom, MetaAttrs, Slot, Small, Source};
-use class::{ends_name, is_space};
 use tag::{Kind, Tag};
 use tokenizer::State;
 

@@ -4,10 +4,10 @@
 //! SVG/MathML/template content, or handing a `<meta>` to the charset detection.
 
 use super::charset::{Slot, Source};
-use super::class::{ends_name, find, is_space, run_len, EQ, GT, SLASH, WS};
 use super::foreign::{is_breakout, is_html_container, OPEN_MATH, OPEN_SVG, OPEN_TEMPLATE};
 use super::tokenizer::{State, Step};
 use super::{TitleScanner, NAME_MAX};
+use crate::extract::class::{ends_name, find, is_space, run_len, EQ, GT, SLASH, WS};
 
 /// Attribute states of the WHATWG tokenizer, reduced to what finding the tag's end needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

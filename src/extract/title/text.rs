@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use encoding_rs::{Encoding, UTF_8};
 
-use super::class::is_space;
+use crate::extract::class::is_space;
 
 /// The title as recorded: `bytes` (in `encoding`; `truncated` if cut at the cap) decoded, its
 /// character references resolved and its whitespace collapsed. `None` if nothing is left.

@@ -7,9 +7,9 @@
 use memchr::memchr;
 
 use super::charset::Source;
-use super::class::{ends_name, find};
 use super::tag::{Attr, Kind};
 use super::{TitleScanner, CARRY_CAP, PRESCAN_LIMIT, TITLE_CAP};
+use crate::extract::class::{ends_name, find};
 
 /// Tokenizer states; each skips one kind of construct.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Byte classes for the tokenizer's inner loops: which bytes are HTML whitespace or end a tag
 //! name or an attribute, looked up in one 256-entry table, and a `memchr` tuned for the short
-//! distances between markup bytes. Kept apart because every other piece leans on them.
+//! distances between markup bytes. Shared by the title scanner and the CSS matcher.
 
 use memchr::memchr;
 
