@@ -104,8 +104,8 @@ fn assert_one_connect_with_credentials(proxy: &Proxy, srv: &Server) {
         "{}",
         seen[0].head
     );
-    assert!(has_header(&srv, "authorization"));
-    assert!(!has_header(&srv, "proxy-authorization"));
+    assert!(has_header(srv, "authorization"));
+    assert!(!has_header(srv, "proxy-authorization"));
 }
 
 #[test]

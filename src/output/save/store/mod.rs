@@ -204,15 +204,8 @@ impl Store {
         if meta.url != key {
             return None;
         }
-        let fd = openat(
-            &self.inner.parts,
-            format!("{hex}.part"),
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .ok()?;
-        let st = fstat(&fd).ok()?;
-        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile || st.st_size <= 0 {
+        let (_, st) = self.open_part_file(&format!("{hex}.part"))?;
+        if st.st_size <= 0 {
             return None;
         }
         Some(Partial {
@@ -291,18 +284,22 @@ impl Store {
         })
     }
 
-    fn read_meta(&self, hex: &str) -> Option<PartMeta> {
+    /// Opens `name` in the parts directory for reading when it is a regular file (never through
+    /// a symlink, never blocking on a planted fifo).
+    fn open_part_file(&self, name: &str) -> Option<(OwnedFd, rustix::fs::Stat)> {
         let fd = openat(
             &self.inner.parts,
-            format!("{hex}.json"),
+            name,
             OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
             Mode::empty(),
         )
         .ok()?;
         let st = fstat(&fd).ok()?;
-        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-            return None;
-        }
+        (FileType::from_raw_mode(st.st_mode) == FileType::RegularFile).then_some((fd, st))
+    }
+
+    fn read_meta(&self, hex: &str) -> Option<PartMeta> {
+        let (fd, _) = self.open_part_file(&format!("{hex}.json"))?;
         let mut buf = Vec::new();
         File::from(fd).take(MAX_META).read_to_end(&mut buf).ok()?;
         serde_json::from_slice(&buf).ok()
