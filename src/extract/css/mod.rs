@@ -132,9 +132,12 @@ impl CssRun {
                 slot.values
                     .into_iter()
                     .map(|v| {
-                        let v = htmlize::unescape(utf8(v));
-                        if is_attr {
-                            v.into_owned()
+                        let mut v = utf8(v);
+                        if v.contains('&') {
+                            v = htmlize::unescape(v).into_owned();
+                        }
+                        if is_attr || is_collapsed(&v) {
+                            v
                         } else {
                             collapse(&v)
                         }
@@ -272,6 +275,17 @@ fn utf8(mut v: Vec<u8>) -> String {
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     }
+}
+
+/// Whether `s` is already as [`collapse`] would make it (the usual case: no copy then).
+fn is_collapsed(s: &str) -> bool {
+    let b = s.as_bytes();
+    let space = |c: u8| c.is_ascii_whitespace() || c == 0x0b;
+    s.is_ascii()
+        && b.first().is_none_or(|&c| !space(c))
+        && b.last().is_none_or(|&c| !space(c))
+        && b.windows(2).all(|w| w[0] != b' ' || !space(w[1]))
+        && !b.iter().any(|&c| space(c) && c != b' ')
 }
 
 /// Whitespace runs become one space; none at either end (Unicode whitespace, as

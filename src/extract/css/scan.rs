@@ -11,6 +11,7 @@
 use memchr::memchr;
 
 use super::name::{self, key_of};
+use crate::extract::class::find;
 use super::tag::{ends_name, TagEnd};
 use super::{CssRun, TAG_CAP};
 
@@ -100,7 +101,7 @@ impl CssRun {
             match self.state {
                 State::Done => return s.len(),
                 State::Data => {
-                    let Some(k) = memchr(b'<', &s[i..]) else {
+                    let Some(k) = find(b'<', &s[i..]) else {
                         self.text(&s[i..]);
                         return s.len();
                     };

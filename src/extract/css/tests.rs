@@ -336,11 +336,15 @@ fn collapse_matches_split_whitespace() {
         " a  b\t\nc \u{b}d\r\u{c} ",
         "é  \u{a0}x\u{2003}y ",
         "x\u{85}y",
+        "a b",
+        "a  b",
+        "a\tb",
+        " a",
+        "a ",
     ] {
-        assert_eq!(
-            collapse(s),
-            s.split_whitespace().collect::<Vec<_>>().join(" "),
-            "{s:?}"
-        );
+        let want = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(collapse(s), want, "{s:?}");
+        // The fast path never skips a string that needs collapsing.
+        assert_eq!(is_collapsed(s), s == want, "{s:?}");
     }
 }
