@@ -11,9 +11,9 @@
 use memchr::memchr;
 
 use super::name::{self, key_of};
-use crate::extract::class::find;
 use super::tag::{ends_name, TagEnd};
 use super::{CssRun, TAG_CAP};
+use crate::extract::class::find;
 
 /// Bytes added to a short carried construct per retry (more than any such construct needs).
 const STEP: usize = 32;
