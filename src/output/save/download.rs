@@ -56,8 +56,8 @@ pub struct Resume {
 }
 
 impl Saving {
-    /// Before a job's first request: an `exists` error when its file's name is known and
-    /// already taken (and `--overwrite` is off).
+    /// Before a job's first request: an `io` error once saving has halted, and an `exists`
+    /// error when the file's name is known and already taken (and `--overwrite` is off).
     pub fn check(&self, url: &Url, index: u64) -> Result<(), RecordError> {
         if let Some(why) = self.halted.get() {
             return Err(RecordError::new(
@@ -96,15 +96,7 @@ impl Saving {
     /// Drops the part `resume` would have continued (the server said its range cannot be
     /// satisfied).
     pub fn drop_part(&self, url: &Url) {
-        let meta = PartMeta {
-            url: url.as_str().to_owned(),
-            etag: None,
-            last_modified: None,
-            encoded: false,
-        };
-        if let Ok(part) = self.store.begin(url.as_str(), meta, None) {
-            part.discard();
-        }
+        self.store.drop_partial(url.as_str());
     }
 
     /// At a final `2xx` response for `url` (input `index`): the file to write its body to,

@@ -214,6 +214,11 @@ impl Store {
         })
     }
 
+    /// Removes the part left for `key`, and its metadata, if there is one.
+    pub fn drop_partial(&self, key: &str) {
+        self.remove(&key_hex(key), true);
+    }
+
     /// Starts writing the body for `key`: continues `from` (appending after its first
     /// `from.len` bytes, cutting off anything beyond) or starts empty (removing any old part).
     ///
