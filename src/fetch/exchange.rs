@@ -24,7 +24,7 @@ use crate::fetch::redirect::{is_redirect, next_hop, NextHop};
 use crate::fetch::retry_after::parse_retry_after;
 use crate::fetch::tracked::Uses;
 use crate::input::Spec;
-use crate::output::save::download::Resume;
+use crate::output::save::download::{Resume, Saving};
 use crate::record::{Carried, ErrorKind, Headers, Record, RecordError};
 use crate::schedule::idempotent;
 use crate::status::StatusSet;
@@ -154,6 +154,36 @@ struct Progress {
     part_kept: bool,
 }
 
+impl Progress {
+    /// Gives a saved body its final name when the exchange ended well; otherwise keeps its part
+    /// for another attempt when it can be continued, or drops it. Returns the record's error.
+    fn settle_download(
+        &mut self,
+        saving: &Saving,
+        error: Option<RecordError>,
+    ) -> Option<RecordError> {
+        let Some(download) = self.body.download.take() else {
+            return error;
+        };
+        let Some(e) = error else {
+            return match download.finish(saving) {
+                Ok(path) => {
+                    self.saved_to = Some(path);
+                    None
+                }
+                Err(e) => Some(e),
+            };
+        };
+        if e.kind == ErrorKind::BodyTooLarge {
+            // A body over --max-filesize would be over it again.
+            download.discard();
+        } else {
+            self.part_kept = download.abandon();
+        }
+        Some(e)
+    }
+}
+
 enum Outcome {
     Done,
     Redirect(NextHop),
@@ -213,27 +243,9 @@ impl Fetcher {
             Outcome::Done => None,
             Outcome::Failed(e) => Some(e),
         };
-        let error = match (p.body.download.take(), &self.config.saving) {
-            (Some(d), Some(saving)) if error.is_none() => match d.finish(saving) {
-                Ok(path) => {
-                    p.saved_to = Some(path);
-                    None
-                }
-                Err(e) => Some(e),
-            },
-            (Some(d), _) => {
-                // A body over --max-filesize would be over it again: its part goes.
-                let too_large = error
-                    .as_ref()
-                    .is_some_and(|e| e.kind == ErrorKind::BodyTooLarge);
-                if too_large {
-                    d.discard();
-                } else {
-                    p.part_kept = d.abandon();
-                }
-                error
-            }
-            (None, _) => error,
+        let error = match &self.config.saving {
+            Some(saving) => p.settle_download(saving, error),
+            None => error,
         };
         Attempt::Ended(Box::new(Ending { p, error }))
     }
