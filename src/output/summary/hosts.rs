@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use foldhash::fast::RandomState;
 
 use super::host_latency::HostLatency;
-use crate::record::Record;
+use crate::record::{ErrorKind, Record};
 
 /// Statistics per host, a Space-Saving heavy-hitters table (Metwally et al.) ranked by failures,
 /// with batched eviction.
@@ -220,7 +220,12 @@ impl HostStats {
             self.requests += 1;
             self.retries += u64::from(rec.attempts - 1);
         }
-        if !rec.ok {
+        // A file that could not be saved is not the host's failure.
+        let local = rec
+            .error
+            .as_ref()
+            .is_some_and(|e| matches!(e.kind, ErrorKind::Io | ErrorKind::Exists));
+        if !rec.ok && !local {
             self.estimate += 1;
         }
         if rec.status.is_some() {
@@ -320,6 +325,18 @@ mod tests {
         assert_eq!(rows[1].failure_rate(), 1.0);
         let top: Vec<&str> = t.top_failing(5).iter().map(|r| r.host).collect();
         assert_eq!(top, ["a", "c"]);
+    }
+
+    #[test]
+    fn files_that_could_not_be_saved_are_not_the_hosts_failures() {
+        let mut t = HostTable::new(10);
+        for kind in [ErrorKind::Exists, ErrorKind::Io] {
+            let mut r = rec("a", Some(200), 1, 1.0);
+            (r.ok, r.error) = (false, Some(RecordError::new(kind, "x")));
+            t.add(&r);
+        }
+        assert_eq!(t.rows()[0].failures, 0);
+        assert!(t.top_failing(5).is_empty());
     }
 
     #[test]
