@@ -853,7 +853,9 @@ mod tests {
                     }
                 };
                 assert!(failed, "a cut body must fail");
-                assert_eq!(got.len(), 100_000);
+                // RST_STREAM may overtake DATA frames the client has not read yet, so over h2
+                // the client gets at most K bytes (HTTP/1.1 above checks exactly K).
+                assert!(got.len() <= 100_000, "{}", got.len());
                 assert_eq!(first_mismatch(5, 0, &got), None);
             });
         }
