@@ -133,7 +133,7 @@ impl CssRun {
                     .into_iter()
                     .map(|v| {
                         let mut v = utf8(v);
-                        if v.contains('&') {
+                        if memchr::memchr(b'&', v.as_bytes()).is_some() {
                             v = htmlize::unescape(v).into_owned();
                         }
                         if is_attr || is_collapsed(&v) {
