@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use clap::Parser as _;
 use futures_util::StreamExt;
-use volley::input::{count_inputs, spawn_reader};
+use tokio_util::sync::CancellationToken;
+use volley::input::{count_inputs, spawn_reader, ReadError};
+use volley::output::journal::{is_finished, Sink, INPUTS};
 use volley::output::progress::Progress;
 use volley::output::summary::Summary;
 use volley::output::writer::RecordWriter;
@@ -26,8 +28,20 @@ const EXIT_NOT_OK: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 /// The run was interrupted.
 const EXIT_INTERRUPTED: u8 = 130;
+/// With `--journal`, how long a finished record may wait before it is written out.
+const JOURNAL_WRITE_DELAY: std::time::Duration = std::time::Duration::from_millis(10);
 
 fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|a| a == "journal") {
+        let args = std::env::args_os().skip(1);
+        return match cli::journal::JournalArgs::try_parse_from(args) {
+            Ok(a) => match cli::journal::run(a) {
+                Ok(()) => ExitCode::from(EXIT_OK),
+                Err(Usage(msg)) => usage_error(&msg),
+            },
+            Err(e) => clap_error(e),
+        };
+    }
     let args = match Args::try_parse() {
         Ok(a) => a,
         Err(e) => return clap_error(e),
@@ -110,7 +124,14 @@ async fn run(plan: Plan) -> u8 {
         }
         Total::Unknown => {}
     }
-    let (rx, reader) = spawn_reader(plan.sources, 4096, plan.shape);
+    let refused = CancellationToken::new();
+    let (rx, reader) = spawn_reader(
+        plan.sources,
+        4096,
+        plan.shape,
+        plan.filters,
+        refused.clone(),
+    );
     let requests = Box::pin(futures_util::stream::unfold(rx, |mut rx| async {
         rx.recv().await.map(|r| (r, rx))
     }));
@@ -131,7 +152,18 @@ async fn run(plan: Plan) -> u8 {
         Some((_, file)) => (Box::new(file), false),
         None => (Box::new(io::stdout()), io::stdout().is_terminal()),
     };
-    let mut writer = RecordWriter::new(out, plan.printer, line_buffered);
+    let mut writer = match plan.output_at {
+        Some(at) => RecordWriter::resume(out, plan.printer, at),
+        None => RecordWriter::new(out, plan.printer, line_buffered),
+    };
+    if plan.journal.is_some() {
+        // A record is safe once its line is written and its row committed: keep that short.
+        writer = writer.with_max_delay(JOURNAL_WRITE_DELAY);
+    }
+    // With an output file in step with the journal, rows follow their lines into the journal.
+    let in_step = plan.output_at.is_some();
+    let mut sink = plan.journal.as_ref().map(|j| Sink::new(j.writer()));
+    let mut unfinished: u64 = 0;
     let mut summary = Summary::new();
     let mut progress = plan.progress.then(|| Progress::new(total.clone()));
     let mut told_interrupt = false;
@@ -160,23 +192,31 @@ async fn run(plan: Plan) -> u8 {
                         return output_error(e);
                     }
                 }
+                if let Some(sink) = sink.as_mut() {
+                    sink.send(&writer, in_step, true);
+                }
                 if let Some(p) = progress.as_mut() {
                     p.tick(summary.done(), summary.failed());
                 }
                 let redraw = progress.as_ref().map(|_| now + Progress::INTERVAL);
-                match writer.deadline().into_iter().chain(redraw).min() {
-                    Some(wake) => {
-                        match tokio::time::timeout_at(wake.into(), records.next()).await {
-                            Ok(n) => n,
-                            Err(_) => continue,
-                        }
-                    }
-                    None => records.next().await,
+                let wake = writer.deadline().into_iter().chain(redraw).min();
+                let far = now + std::time::Duration::from_secs(86_400);
+                tokio::select! {
+                    n = records.next() => n,
+                    () = tokio::time::sleep_until(wake.unwrap_or(far).into()) => continue,
+                    // The reader refused the input: stop at once; it tells why below.
+                    () = refused.cancelled() => break,
                 }
             }
         };
         let Some(rec) = next else { break };
         summary.add(&rec);
+        let journaled = sink.is_some();
+        if journaled && !is_finished(&rec) {
+            // Left for the next run: neither journaled nor written.
+            unfinished += 1;
+            continue;
+        }
         if line_buffered {
             // Records and the progress line share the terminal: take the line away before a
             // record is printed; the next tick draws it again.
@@ -189,6 +229,10 @@ async fn run(plan: Plan) -> u8 {
                 return output_error(e);
             }
         }
+        if let Some(sink) = sink.as_mut() {
+            sink.add(&rec);
+            sink.send(&writer, in_step, false);
+        }
         if let Some(p) = progress.as_mut() {
             p.tick(summary.done(), summary.failed());
         }
@@ -199,11 +243,43 @@ async fn run(plan: Plan) -> u8 {
     if let Some(p) = progress.as_mut() {
         p.clear();
     }
+    if let Some(sink) = sink.as_mut() {
+        sink.send(&writer, in_step, true);
+        if let Err(e) = sink.flush() {
+            eprintln!("volley: --journal: {e}");
+            return EXIT_NOT_OK;
+        }
+    }
     let read_error = match reader.join() {
-        Ok(Ok(())) => None,
+        Ok(Ok(end)) => {
+            if let (Some(j), true) = (&plan.journal, end.complete) {
+                if let Err(e) = j.set_meta(INPUTS, &end.inputs.to_string()) {
+                    eprintln!("volley: --journal: {e}");
+                    return EXIT_NOT_OK;
+                }
+            }
+            None
+        }
+        Ok(Err(ReadError::Refused(msg))) => {
+            eprintln!("volley: --journal: {msg}");
+            return EXIT_USAGE;
+        }
         Ok(Err(e)) => Some(e.to_string()),
         Err(_) => Some("the input reader crashed".to_owned()),
     };
+    if let Some(j) = plan.journal {
+        if let Err(e) = j.close() {
+            eprintln!("volley: --journal: {e}");
+            return EXIT_NOT_OK;
+        }
+        let skipped = plan.skipped.load(Ordering::Relaxed);
+        if !plan.quiet && (skipped > 0 || unfinished > 0) {
+            eprintln!(
+                "volley: journal: {skipped} inputs already done were skipped; {unfinished} \
+                 left unfinished for the next run"
+            );
+        }
+    }
     let report = records.report();
     summary.set_slowdowns(report.slowed, report.slowed_untracked);
     let elapsed = started.elapsed();

@@ -4,12 +4,13 @@
 
 use std::fmt;
 
+use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// What went wrong with one input. The variants and their snake_case names are the `error.kind`
 /// values of the record schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The input line is not a fetchable http(s) URL; nothing was sent.
@@ -95,7 +96,7 @@ impl fmt::Display for ErrorKind {
 }
 
 /// The `error` object of a record: a kind a user can act on and a human message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordError {
     /// The machine-readable kind.
     pub kind: ErrorKind,
@@ -113,8 +114,9 @@ impl RecordError {
     }
 }
 
-/// One result per input. Field order is the JSON field order of the schema (DESIGN §2).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One result per input. Field order is the JSON field order of the schema (DESIGN §2). The
+/// JSON form reads back into the same record (the journal keeps records so).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// 0-based position of the input among the inputs (skipped blank/comment lines do not count).
     pub index: u64,
@@ -151,19 +153,28 @@ pub struct Record {
     /// The final response's header fields, kept only when something asks for them
     /// (`--include-headers`, `-w '%{header.NAME}'`); `None` otherwise and when no response
     /// arrived. Not in [`FIELDS`]: the key is left out of the JSON form when `None`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<Headers>,
     /// What the input carried into its record (`--input-format csv` / `jsonl`): the CSV row,
     /// the JSONL `id` and `tag`. `None` for line input, which pays nothing for it; each key is
     /// left out of the JSON form when absent.
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        flatten,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "carried_if_any"
+    )]
     pub carried: Option<Box<Carried>>,
     /// Where the body was saved, when `--save` is used.
     pub saved_to: Option<String>,
     /// The body's SHA-256 in hex (`--hash sha256`): of the saved file with `--save`. Not in
     /// [`FIELDS`]: the key is left out of the JSON form when `None`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// `--dedupe`: the index of the first input with the same URL, when this input repeats it
+    /// (and so was not fetched). Not in [`FIELDS`]: the key is left out of the JSON form when
+    /// `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<u64>,
     /// Null when the exchange completed; otherwise what went wrong.
     pub error: Option<RecordError>,
 }
@@ -199,8 +210,31 @@ impl Record {
             carried: None,
             saved_to: None,
             sha256: None,
+            duplicate_of: None,
             error: Some(error),
         }
+    }
+
+    /// The record of input `index` that repeats the URL of input `first` (`--dedupe`): not
+    /// fetched, not an error.
+    pub fn duplicate(
+        index: u64,
+        input: String,
+        url: Option<String>,
+        method: &str,
+        first: u64,
+    ) -> Self {
+        let mut rec = Record::unfetched(
+            index,
+            input,
+            url,
+            method,
+            RecordError::new(ErrorKind::Io, ""),
+        );
+        rec.error = None;
+        rec.ok = true;
+        rec.duplicate_of = Some(first);
+        rec
     }
 
     /// The host of the requested URL, if any (for per-host summaries).
@@ -213,17 +247,23 @@ impl Record {
     }
 }
 
+/// Reads the flattened [`Carried`] keys of a record: `None` when it has none of them.
+fn carried_if_any<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Box<Carried>>, D::Error> {
+    let carried = Carried::deserialize(d)?;
+    Ok((!carried.is_empty()).then(|| Box::new(carried)))
+}
+
 /// What an input carried into its record besides the URL. Each key is present only when given.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Carried {
     /// `--input-format csv`: the row's columns, name → value.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row: Option<serde_json::Map<String, serde_json::Value>>,
     /// `--input-format jsonl`: the line's `id`, any JSON value.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<serde_json::Value>,
     /// `--input-format jsonl`: the line's `tag`, any JSON value.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<serde_json::Value>,
 }
 
@@ -297,6 +337,26 @@ impl Serialize for Headers {
             map.serialize_entry(name, value)?;
         }
         map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = Headers;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of header fields")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Headers, A::Error> {
+                let mut headers = Headers::new();
+                while let Some((name, value)) = map.next_entry::<String, String>()? {
+                    headers.push(&name, value);
+                }
+                Ok(headers)
+            }
+        }
+        d.deserialize_map(Fields)
     }
 }
 

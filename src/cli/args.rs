@@ -289,6 +289,21 @@ pub struct Args {
     #[arg(long = "deadline", value_name = "D", help_heading = "Limits")]
     pub deadline: Option<String>,
 
+    /// Record every finished input in FILE (an SQLite journal, created if missing); rerunning
+    /// the same command skips what it holds, and with -o FILE the file ends with exactly one
+    /// record per input even after a crash. See `volley journal --help`.
+    #[arg(long = "journal", value_name = "FILE", help_heading = "State")]
+    pub journal: Option<PathBuf>,
+
+    /// With --journal: fetch again the inputs whose recorded records were not ok.
+    #[arg(long = "retry-failed", requires = "journal", help_heading = "State")]
+    pub retry_failed: bool,
+
+    /// Fetch each URL once: a later input naming the same URL is not fetched, and its record's
+    /// `duplicate_of` holds the index of the first.
+    #[arg(long = "dedupe", help_heading = "Input")]
+    pub dedupe: bool,
+
     /// Event-loop threads (more helps TLS-heavy runs on machines with many cores).
     #[arg(
         long = "threads",

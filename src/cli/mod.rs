@@ -4,5 +4,6 @@
 pub mod args;
 pub mod body;
 pub mod input;
+pub mod journal;
 pub mod settings;
 pub mod values;

@@ -5,14 +5,18 @@
 use std::fs::File;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use http::header::{HeaderValue, AUTHORIZATION, USER_AGENT};
 use http::Method;
 use volley::extract::{Extractor, Extractors};
 use volley::fetch::HttpVersion;
+use volley::input::{Dedupe, Filter};
 use volley::input::{LineSource, Shape};
 use volley::output::format::{Format, Printer};
+use volley::output::journal::{resume_output, Journal, Resume, LAYOUT};
 use volley::output::save::name::{Naming, Template};
 use volley::output::select::Selection;
 use volley::status::StatusSet;
@@ -29,6 +33,14 @@ pub struct Plan {
     pub total: Total,
     pub printer: Printer,
     pub output: Option<(PathBuf, File)>,
+    /// With `--journal`: where the output file (already in step with the journal) goes on.
+    pub output_at: Option<u64>,
+    /// `--journal`, open and locked (and with `--retry-failed`, its failures forgotten).
+    pub journal: Option<Journal>,
+    /// What every input passes before it is fetched: `--dedupe`, the journal's resume.
+    pub filters: Vec<Box<dyn Filter>>,
+    /// Inputs the journal had finished, skipped by this run.
+    pub skipped: Arc<AtomicU64>,
     /// Which records are printed.
     pub selection: Selection,
     /// How inputs become requests (`--input-format`, `--template`).
@@ -204,7 +216,41 @@ impl Plan {
         .with_hash(args.hash.is_some());
         // Headers are copied from each response only when the output shows them.
         b = b.keep_headers(printer.needs_headers());
-        let output = create("-o/--output", args.output.as_deref())?;
+        let printer = printer.with_dedupe(args.dedupe);
+        let skipped = Arc::new(AtomicU64::new(0));
+        let mut filters: Vec<Box<dyn Filter>> = Vec::new();
+        if args.dedupe {
+            filters.push(Box::new(Dedupe::new().map_err(Usage)?));
+        }
+        let journal = match &args.journal {
+            Some(path) => Some(open_journal(path, args.retry_failed)?),
+            None => None,
+        };
+        let (output, output_at) = match (&journal, &args.output) {
+            (Some(j), Some(path)) => {
+                let (file, at) = resume_output(j, path, &printer, &selection).map_err(Usage)?;
+                (Some((path.clone(), file)), Some(at))
+            }
+            _ => (create("-o/--output", args.output.as_deref())?, None),
+        };
+        if let Some(j) = &journal {
+            let layout: Vec<&str> = [
+                (args.input_format == InputFormat::Csv, "row"),
+                (args.input_format == InputFormat::Jsonl, "ids"),
+                (args.include_headers, "headers"),
+                (args.hash.is_some(), "hash"),
+                (args.dedupe, "dedupe"),
+            ]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect();
+            j.set_meta(LAYOUT, &layout.join(","))
+                .map_err(|e| Usage(format!("--journal: {e}")))?;
+            let cursor = j
+                .done_cursor()
+                .map_err(|e| Usage(format!("--journal: {e}")))?;
+            filters.push(Box::new(Resume::new(cursor, skipped.clone())));
+        }
         let stats_json = create("--stats-json", args.stats_json.as_deref())?;
         Ok(Plan {
             builder: b,
@@ -215,6 +261,10 @@ impl Plan {
             total,
             printer,
             output,
+            output_at,
+            journal,
+            filters,
+            skipped,
             quiet: args.quiet,
             progress: !args.quiet && !args.no_progress && stderr_tty,
             color_stderr: color_err,
@@ -288,6 +338,17 @@ fn politeness(mut b: Builder, args: &Args) -> Result<Builder, Usage> {
         .retry_all_methods(args.retry_all_methods)
         .breaker(args.breaker, cooldown)
         .deadline(deadline))
+}
+
+/// Opens (or creates) the journal; with `--retry-failed`, forgets its failures.
+fn open_journal(path: &Path, retry_failed: bool) -> Result<Journal, Usage> {
+    let journal = Journal::open(path).map_err(|e| Usage(format!("--journal: {e}")))?;
+    if retry_failed {
+        journal
+            .forget_failed()
+            .map_err(|e| Usage(format!("--retry-failed: {e}")))?;
+    }
+    Ok(journal)
 }
 
 /// Creates the file `path` given to `flag`, if one was given.

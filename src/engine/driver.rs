@@ -175,8 +175,14 @@ pub(crate) async fn drive<S>(
                     input_done = true;
                     continue;
                 };
-                let index = admitted;
+                let index = req.index.unwrap_or(admitted);
                 admitted += 1;
+                em.reorder.admit(index);
+                if let Some(first) = req.duplicate_of {
+                    let url = req.target.ok().map(String::from);
+                    records.push(Record::duplicate(index, req.input, url, config.method.as_str(), first));
+                    continue;
+                }
                 let rec = match req.target {
                     Err(message) => {
                         let mut rec = Record::unfetched(

@@ -479,6 +479,7 @@ impl Ending {
             carried,
             saved_to: p.saved_to,
             sha256: p.body.take_digest(),
+            duplicate_of: None,
             error,
         }
     }

@@ -330,6 +330,8 @@ impl CsvRows {
             input,
             target,
             spec: Some(Box::new(spec)),
+            index: None,
+            duplicate_of: None,
         }
     }
 

@@ -19,6 +19,8 @@ pub fn jsonl_request(line: &[u8]) -> Request {
             input,
             target,
             spec: Some(Box::new(spec)),
+            index: None,
+            duplicate_of: None,
         },
         Err(why) => Request::invalid(input, why),
     }

@@ -8,8 +8,10 @@
 use std::io::{self, BufRead, BufReader, Read};
 
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::csv::CsvRows;
+use super::filter::{admit_all, Admit, Filter};
 use super::jsonl::jsonl_request;
 use super::template::Template;
 use super::Request;
@@ -36,15 +38,46 @@ pub enum Shape {
     Csv(CsvRows),
 }
 
-/// Starts a thread that reads `sources` in order and sends one [`Request`] per input into a
-/// channel of `capacity`. A read error ends the stream; the thread returns it.
+/// How the reader thread ended without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadEnd {
+    /// Inputs read (and numbered), skipped ones included.
+    pub inputs: u64,
+    /// Whether that was every input (false when the consumer stopped reading first).
+    pub complete: bool,
+}
+
+/// Why the reader thread stopped early.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Reading a source failed.
+    Io(io::Error),
+    /// A [`Filter`] refused the run (the input does not match the journal): a usage error.
+    Refused(String),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Io(e) => e.fmt(f),
+            ReadError::Refused(msg) => f.write_str(msg),
+        }
+    }
+}
+
+/// Starts a thread that reads `sources` in order, numbers the inputs, runs each through
+/// `filters` and sends one [`Request`] per input they pass (with its `index` set) into a channel
+/// of `capacity`. A read error or a refusal ends the stream; the thread returns it, and cancels
+/// `refused` on a refusal so the run can stop at once.
 pub fn spawn_reader(
     sources: Vec<LineSource>,
     capacity: usize,
     shape: Shape,
+    mut filters: Vec<Box<dyn Filter>>,
+    refused: CancellationToken,
 ) -> (
     mpsc::Receiver<Request>,
-    std::thread::JoinHandle<io::Result<()>>,
+    std::thread::JoinHandle<Result<ReadEnd, ReadError>>,
 ) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
     let handle = std::thread::Builder::new()
@@ -55,29 +88,48 @@ pub fn spawn_reader(
                 Shape::Lines(None) | Shape::Csv(_) => Request::from_line(line),
                 Shape::Jsonl => jsonl_request(line),
             };
+            let mut index: u64 = 0;
+            let mut refusal: Option<String> = None;
+            let mut send = |mut req: Request| {
+                let i = index;
+                index += 1;
+                match admit_all(&mut filters, i, &mut req) {
+                    Ok(Admit::Skip) => true,
+                    Ok(Admit::Pass) => {
+                        req.index = Some(i);
+                        tx.blocking_send(req).is_ok()
+                    }
+                    Err(msg) => {
+                        refusal = Some(msg);
+                        false
+                    }
+                }
+            };
+            let mut complete = true;
             for source in sources {
                 let sent = match source {
-                    LineSource::Args(args) => {
-                        for a in args {
-                            if tx.blocking_send(make(a.as_bytes())).is_err() {
-                                return Ok(());
-                            }
-                        }
-                        true
-                    }
+                    LineSource::Args(args) => args.iter().all(|a| send(make(a.as_bytes()))),
                     LineSource::Reader(r) => match &shape {
                         Shape::Csv(rows) => {
                             let mut r = BufReader::with_capacity(64 * 1024, r);
-                            rows.read(&mut r, |req| tx.blocking_send(req).is_ok())?
+                            rows.read(&mut r, &mut send).map_err(ReadError::Io)?
                         }
-                        _ => read_lines_with(r, &make, |req| tx.blocking_send(req).is_ok())?,
+                        _ => read_lines_with(r, &make, &mut send).map_err(ReadError::Io)?,
                     },
                 };
                 if !sent {
-                    return Ok(());
+                    complete = false;
+                    break;
                 }
             }
-            Ok(())
+            if let Some(msg) = refusal {
+                refused.cancel();
+                return Err(ReadError::Refused(msg));
+            }
+            Ok(ReadEnd {
+                inputs: index,
+                complete,
+            })
         })
         .expect("spawning the input thread");
     (rx, handle)

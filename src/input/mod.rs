@@ -5,6 +5,8 @@
 //! `invalid_input` record and causes no network I/O.
 
 mod csv;
+mod dedupe;
+mod filter;
 mod jsonl;
 mod lines;
 mod spec;
@@ -12,9 +14,12 @@ mod target;
 mod template;
 
 pub use csv::{read_csv_header, CsvRows};
+pub use dedupe::Dedupe;
+pub use filter::{Admit, Filter};
 pub use jsonl::jsonl_request;
 pub use lines::{
-    count_inputs, read_lines, read_lines_with, spawn_reader, LineSource, Shape, MAX_LINE,
+    count_inputs, read_lines, read_lines_with, spawn_reader, LineSource, ReadEnd, ReadError, Shape,
+    MAX_LINE,
 };
 pub use spec::Spec;
 pub use target::parse_target;
@@ -32,6 +37,13 @@ pub struct Request {
     /// Its own method, headers, body and carried values (`--input-format csv` / `jsonl`);
     /// `None` for line input, which pays nothing for it.
     pub spec: Option<Box<Spec>>,
+    /// Its 0-based index among the inputs, when the input stage numbered it (it does when it
+    /// skips inputs a journal has finished, so the others keep their indexes); `None` lets the
+    /// engine number requests in the order they come.
+    pub index: Option<u64>,
+    /// `--dedupe`: the index of the first input with the same URL. Such a request is not
+    /// fetched; its record points at the first.
+    pub duplicate_of: Option<u64>,
 }
 
 impl Request {
@@ -41,6 +53,8 @@ impl Request {
             input: url.as_str().to_owned(),
             target: Ok(url),
             spec: None,
+            index: None,
+            duplicate_of: None,
         }
     }
 
@@ -51,11 +65,15 @@ impl Request {
                 input: s.to_owned(),
                 target: parse_target(s),
                 spec: None,
+                index: None,
+                duplicate_of: None,
             },
             Err(_) => Request {
                 input: String::from_utf8_lossy(line).into_owned(),
                 target: Err("input is not valid UTF-8".to_owned()),
                 spec: None,
+                index: None,
+                duplicate_of: None,
             },
         }
     }
@@ -67,6 +85,8 @@ impl Request {
             input: format!("{}…", String::from_utf8_lossy(shown)),
             target: Err(format!("input line is longer than {} KiB", MAX_LINE / 1024)),
             spec: None,
+            index: None,
+            duplicate_of: None,
         }
     }
 
@@ -76,6 +96,8 @@ impl Request {
             input,
             target: Err(why),
             spec: None,
+            index: None,
+            duplicate_of: None,
         }
     }
 }

@@ -46,6 +46,8 @@ impl Template {
                 input: value.to_owned(),
                 target: parse_target(&self.fill(value)),
                 spec: None,
+                index: None,
+                duplicate_of: None,
             },
             Err(_) => Request::from_line(line),
         }

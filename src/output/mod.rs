@@ -2,6 +2,7 @@
 //! CSV), the record writer and its buffering, the progress line and the summary.
 
 pub mod format;
+pub mod journal;
 pub mod progress;
 pub mod sanitize;
 pub mod save;

@@ -20,6 +20,10 @@ pub struct RecordWriter {
     buf: Vec<u8>,
     line_buffered: bool,
     since: Option<Instant>,
+    /// Bytes written out to `out` so far, counting from where it was when the writer was made.
+    position: u64,
+    /// How long formatted bytes may wait ([`MAX_DELAY`] unless set).
+    max_delay: Duration,
 }
 
 impl RecordWriter {
@@ -32,9 +36,37 @@ impl RecordWriter {
             buf: Vec::with_capacity(BLOCK + 4096),
             line_buffered,
             since: None,
+            position: 0,
+            max_delay: MAX_DELAY,
         };
         w.printer.header(&mut w.buf);
         w
+    }
+
+    /// A writer that goes on at byte `at` of a file that already has its header (a resumed run):
+    /// writes no header, and counts [`position`](Self::position) from `at`.
+    pub fn resume(out: Box<dyn Write + Send>, printer: Printer, at: u64) -> Self {
+        let mut w = RecordWriter::new(out, printer, false);
+        w.buf.clear();
+        w.position = at;
+        w
+    }
+
+    /// Lets formatted bytes wait at most `delay` instead of [`MAX_DELAY`] (a journaled run
+    /// writes out sooner, so a crash loses less finished work).
+    pub fn with_max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// Where the bytes written out so far end.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Whether every formatted record has been written out.
+    pub fn is_drained(&self) -> bool {
+        self.buf.is_empty()
     }
 
     /// Formats `rec`; writes out if the buffer policy says so.
@@ -49,13 +81,14 @@ impl RecordWriter {
 
     /// When the waiting bytes must be written at the latest (None when nothing waits).
     pub fn deadline(&self) -> Option<Instant> {
-        self.since.map(|t| t + MAX_DELAY)
+        self.since.map(|t| t + self.max_delay)
     }
 
     /// Writes out everything waiting.
     pub fn flush(&mut self) -> io::Result<()> {
         if !self.buf.is_empty() {
             self.out.write_all(&self.buf)?;
+            self.position += self.buf.len() as u64;
             self.buf.clear();
         }
         self.since = None;

@@ -65,6 +65,7 @@ impl Field {
             Field::Id => value_cell(rec.carried.as_ref().and_then(|c| c.id.as_ref())),
             Field::Tag => value_cell(rec.carried.as_ref().and_then(|c| c.tag.as_ref())),
             Field::Sha256 => opt_str(&rec.sha256),
+            Field::DuplicateOf => rec.duplicate_of.map_or(Cell::Null, Cell::UInt),
             Field::ExtractKey(name) => value_cell(rec.extract.get(&name[EXTRACT_PREFIX.len()..])),
         }
     }

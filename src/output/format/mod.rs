@@ -165,6 +165,30 @@ impl Printer {
         self
     }
 
+    /// `--dedupe`: adds the `duplicate_of` key (column) before `error` in the default JSONL and
+    /// CSV layouts and in `%{json}`.
+    pub fn with_dedupe(mut self, yes: bool) -> Printer {
+        if !yes {
+            return self;
+        }
+        let add = |columns: &[Column]| {
+            let mut fields: Vec<Field> = columns.iter().map(|c| c.field.clone()).collect();
+            let at = fields
+                .iter()
+                .position(|f| matches!(f, Field::Error | Field::ErrorKind))
+                .unwrap_or(fields.len());
+            fields.insert(at, Field::DuplicateOf);
+            Column::for_fields(fields)
+        };
+        if let Some(template) = &mut self.template {
+            template.json = add(&template.json);
+        }
+        if let (true, Some(columns)) = (self.default_columns, &self.columns) {
+            self.columns = Some(add(columns));
+        }
+        self
+    }
+
     /// `--input-format csv` (`row`) or `jsonl` (`ids`): adds the `row` key (column), or the `id`
     /// and `tag` keys, before `saved_to` in the default JSONL and CSV layouts and in `%{json}`. JSONL leaves `id`
     /// and `tag` out of a record whose input did not give them.
@@ -251,12 +275,14 @@ enum Field {
     Tag,
     /// The body's SHA-256 (`--hash sha256`); not in [`FIELDS`].
     Sha256,
+    /// The first input with the same URL (`--dedupe`); not in [`FIELDS`].
+    DuplicateOf,
     /// `extract.NAME`: one extracted value. Holds the whole field name.
     ExtractKey(Box<str>),
 }
 
 /// The names `--fields` accepts besides [`FIELDS`], for the error message.
-const EXTRA_FIELDS: [&str; 9] = [
+const EXTRA_FIELDS: [&str; 10] = [
     "error_kind",
     "error_message",
     "host",
@@ -265,6 +291,7 @@ const EXTRA_FIELDS: [&str; 9] = [
     "id",
     "tag",
     "sha256",
+    "duplicate_of",
     "extract.NAME",
 ];
 
@@ -300,6 +327,7 @@ impl Field {
             "id" => Field::Id,
             "tag" => Field::Tag,
             "sha256" => Field::Sha256,
+            "duplicate_of" => Field::DuplicateOf,
             _ if name.starts_with(EXTRACT_PREFIX) && name.len() > EXTRACT_PREFIX.len() => {
                 Field::ExtractKey(name.into())
             }
@@ -335,6 +363,7 @@ impl Field {
             Field::Id => "id",
             Field::Tag => "tag",
             Field::Sha256 => "sha256",
+            Field::DuplicateOf => "duplicate_of",
             Field::ExtractKey(name) => name,
         }
     }
@@ -461,6 +490,7 @@ mod tests {
             carried: None,
             saved_to: None,
             sha256: None,
+            duplicate_of: None,
             error: None,
         }
     }
@@ -518,7 +548,7 @@ mod tests {
             "unknown field `foo` in --fields (known: index, input, url, final_url, method, \
              status, ok, title, server, content_type, content_length, bytes, redirects, \
              attempts, elapsed_ms, extract, saved_to, error, error_kind, error_message, host, \
-             headers, row, id, tag, sha256, extract.NAME)"
+             headers, row, id, tag, sha256, duplicate_of, extract.NAME)"
         );
         let err = Printer::new(Format::Csv, Some(vec!["extract.".into()]), false).unwrap_err();
         assert!(

@@ -218,7 +218,7 @@ mod tests {
             "unknown variable `%{bogus}` (known: index, input, url, final_url, method, status, \
              ok, title, server, content_type, content_length, bytes, redirects, attempts, \
              elapsed_ms, extract, saved_to, error, error_kind, error_message, host, headers, \
-             row, id, tag, sha256, extract.NAME, header.NAME, json)"
+             row, id, tag, sha256, duplicate_of, extract.NAME, header.NAME, json)"
         );
         for bad in [
             "%{}",

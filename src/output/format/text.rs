@@ -76,6 +76,10 @@ pub(super) fn write_text_line(out: &mut Vec<u8>, rec: &Record, color: bool) {
         out.extend_from_slice(b" sha256=");
         out.extend_from_slice(digest.as_bytes());
     }
+    if let Some(first) = rec.duplicate_of {
+        out.extend_from_slice(b" duplicate_of=");
+        write_u64(out, first);
+    }
     if let Some(error) = &rec.error {
         out.push(b' ');
         paint(out, color, RED, |out| {

@@ -186,6 +186,7 @@ pub(crate) mod testing {
             carried: None,
             saved_to: None,
             sha256: None,
+            duplicate_of: None,
             error: None,
         }
     }

@@ -1,0 +1,108 @@
+//! The journal's side of a resumed run: the input filter that skips what the journal has finished
+//! (and refuses an input that changed), and the sink that turns each record of this run into a
+//! journal row once its line is in the output file.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::input::{Admit, Filter, Request};
+use crate::output::writer::RecordWriter;
+use crate::record::{ErrorKind, Record};
+
+use super::{input_hash, Cursor, JournalError, Row, Writer};
+
+/// Skips the inputs the journal has recorded, checking that each is still the line that was
+/// fetched; counts what it skipped.
+pub struct Resume {
+    cursor: Cursor,
+    skipped: Arc<AtomicU64>,
+}
+
+impl Resume {
+    /// A filter over `cursor` that counts its skips in `skipped`.
+    pub fn new(cursor: Cursor, skipped: Arc<AtomicU64>) -> Resume {
+        Resume { cursor, skipped }
+    }
+}
+
+impl Filter for Resume {
+    fn admit(&mut self, index: u64, req: &mut Request) -> Result<Admit, String> {
+        let Some(done) = self.cursor.lookup(index).map_err(|e| e.to_string())? else {
+            return Ok(Admit::Pass);
+        };
+        super::check(&done, input_hash(req.input.as_bytes()), index).map_err(|e| e.to_string())?;
+        self.skipped.fetch_add(1, Ordering::Relaxed);
+        Ok(Admit::Skip)
+    }
+}
+
+/// Whether `rec` is a finished input the journal keeps. A record cut short by Ctrl-C or the run's
+/// deadline is not: the next run fetches that input again, so it is neither journaled nor written
+/// to the output file.
+pub fn is_finished(rec: &Record) -> bool {
+    !matches!(
+        rec.error.as_ref().map(|e| e.kind),
+        Some(ErrorKind::Interrupted | ErrorKind::Deadline)
+    )
+}
+
+/// Collects this run's rows and hands them to the journal's writer in groups, each with the
+/// length of the output file that holds their lines.
+pub struct Sink {
+    writer: Writer,
+    pending: Vec<Row>,
+}
+
+/// Rows handed over at once when no output file needs to be in step (stdout).
+const GROUP: usize = 256;
+
+impl Sink {
+    /// A sink feeding `writer`.
+    pub fn new(writer: Writer) -> Sink {
+        Sink {
+            writer,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Keeps `rec` (a finished input, see [`is_finished`]) for the next group.
+    pub fn add(&mut self, rec: &Record) {
+        let record = serde_json::to_string(rec).expect("a record always serialises");
+        self.pending.push(Row {
+            idx: rec.index,
+            hash: input_hash(rec.input.as_bytes()),
+            ok: rec.ok,
+            record,
+        });
+    }
+
+    /// Hands over the pending rows. With `in_step` (an output file kept in step with the
+    /// journal), only once `out` has written every line of theirs, with the file's length then;
+    /// otherwise in groups of [`GROUP`] rows, or whatever is pending when `force`.
+    pub fn send(&mut self, out: &RecordWriter, in_step: bool, force: bool) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let output_len = if in_step {
+            if !out.is_drained() {
+                return;
+            }
+            Some(out.position())
+        } else {
+            if !force && self.pending.len() < GROUP {
+                return;
+            }
+            None
+        };
+        self.writer
+            .rows(std::mem::take(&mut self.pending), output_len);
+    }
+
+    /// Waits until everything handed over is committed.
+    ///
+    /// # Errors
+    /// The journal writer's error.
+    pub fn flush(&mut self) -> Result<(), JournalError> {
+        self.writer.flush()
+    }
+}
