@@ -28,8 +28,6 @@ const EXIT_NOT_OK: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 /// The run was interrupted.
 const EXIT_INTERRUPTED: u8 = 130;
-/// With `--journal`, how long a finished record may wait before it is written out.
-const JOURNAL_WRITE_DELAY: std::time::Duration = std::time::Duration::from_millis(10);
 
 fn main() -> ExitCode {
     if std::env::args_os().nth(1).is_some_and(|a| a == "journal") {
@@ -156,10 +154,6 @@ async fn run(plan: Plan) -> u8 {
         Some(at) => RecordWriter::resume(out, plan.printer, at),
         None => RecordWriter::new(out, plan.printer, line_buffered),
     };
-    if plan.journal.is_some() {
-        // A record is safe once its line is written and its row committed: keep that short.
-        writer = writer.with_max_delay(JOURNAL_WRITE_DELAY);
-    }
     // With an output file in step with the journal, rows follow their lines into the journal.
     let in_step = plan.output_at.is_some();
     let mut sink = plan.journal.as_ref().map(|j| Sink::new(j.writer()));
@@ -193,7 +187,9 @@ async fn run(plan: Plan) -> u8 {
                     }
                 }
                 if let Some(sink) = sink.as_mut() {
-                    sink.send(&writer, in_step, true);
+                    if let Err(e) = sink.send(&mut writer, in_step, true) {
+                        return output_error(e);
+                    }
                 }
                 if let Some(p) = progress.as_mut() {
                     p.tick(summary.done(), summary.failed());
@@ -231,7 +227,9 @@ async fn run(plan: Plan) -> u8 {
         }
         if let Some(sink) = sink.as_mut() {
             sink.add(&rec);
-            sink.send(&writer, in_step, false);
+            if let Err(e) = sink.send(&mut writer, in_step, false) {
+                return output_error(e);
+            }
         }
         if let Some(p) = progress.as_mut() {
             p.tick(summary.done(), summary.failed());
@@ -244,7 +242,9 @@ async fn run(plan: Plan) -> u8 {
         p.clear();
     }
     if let Some(sink) = sink.as_mut() {
-        sink.send(&writer, in_step, true);
+        if let Err(e) = sink.send(&mut writer, in_step, true) {
+            return output_error(e);
+        }
         if let Err(e) = sink.flush() {
             eprintln!("volley: --journal: {e}");
             return EXIT_NOT_OK;

@@ -406,6 +406,40 @@ mod tests {
     }
 
     #[test]
+    fn a_record_reads_back_from_its_json() {
+        let mut r = Record::unfetched(
+            7,
+            "http://a/x".into(),
+            Some("http://a/x".into()),
+            "POST",
+            RecordError::new(ErrorKind::Timeout, "slow \u{1b}"),
+        );
+        r.status = Some(200);
+        r.elapsed_ms = 12.5;
+        r.extract
+            .insert("n".into(), serde_json::json!([1, "two", null]));
+        let mut h = Headers::new();
+        h.push("Server", "nginx".into());
+        h.push("X-B", "2".into());
+        r.headers = Some(h);
+        r.sha256 = Some("ab".repeat(32));
+        r.duplicate_of = Some(3);
+        let carried = Carried {
+            row: None,
+            id: Some(serde_json::json!({"k": 1})),
+            tag: Some("t".into()),
+        };
+        r.carried = Some(Box::new(carried));
+        let back: Record = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+        // Optional keys absent from the JSON read back as absent.
+        let plain = Record::duplicate(1, "u".into(), None, "GET", 0);
+        let back: Record = serde_json::from_str(&serde_json::to_string(&plain).unwrap()).unwrap();
+        assert_eq!(back, plain);
+        assert_eq!(back.carried, None);
+    }
+
+    #[test]
     fn kind_names_are_snake_case() {
         for k in ErrorKind::ALL {
             let json = serde_json::to_string(&k).unwrap();

@@ -22,8 +22,6 @@ pub struct RecordWriter {
     since: Option<Instant>,
     /// Bytes written out to `out` so far, counting from where it was when the writer was made.
     position: u64,
-    /// How long formatted bytes may wait ([`MAX_DELAY`] unless set).
-    max_delay: Duration,
 }
 
 impl RecordWriter {
@@ -37,7 +35,6 @@ impl RecordWriter {
             line_buffered,
             since: None,
             position: 0,
-            max_delay: MAX_DELAY,
         };
         w.printer.header(&mut w.buf);
         w
@@ -50,13 +47,6 @@ impl RecordWriter {
         w.buf.clear();
         w.position = at;
         w
-    }
-
-    /// Lets formatted bytes wait at most `delay` instead of [`MAX_DELAY`] (a journaled run
-    /// writes out sooner, so a crash loses less finished work).
-    pub fn with_max_delay(mut self, delay: Duration) -> Self {
-        self.max_delay = delay;
-        self
     }
 
     /// Where the bytes written out so far end.
@@ -81,7 +71,7 @@ impl RecordWriter {
 
     /// When the waiting bytes must be written at the latest (None when nothing waits).
     pub fn deadline(&self) -> Option<Instant> {
-        self.since.map(|t| t + self.max_delay)
+        self.since.map(|t| t + MAX_DELAY)
     }
 
     /// Writes out everything waiting.

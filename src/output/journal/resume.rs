@@ -53,8 +53,8 @@ pub struct Sink {
     pending: Vec<Row>,
 }
 
-/// Rows handed over at once when no output file needs to be in step (stdout).
-const GROUP: usize = 256;
+/// Rows handed over at once while records keep coming.
+const GROUP: usize = 512;
 
 impl Sink {
     /// A sink feeding `writer`.
@@ -76,26 +76,30 @@ impl Sink {
         });
     }
 
-    /// Hands over the pending rows. With `in_step` (an output file kept in step with the
-    /// journal), only once `out` has written every line of theirs, with the file's length then;
-    /// otherwise in groups of [`GROUP`] rows, or whatever is pending when `force`.
-    pub fn send(&mut self, out: &RecordWriter, in_step: bool, force: bool) {
-        if self.pending.is_empty() {
-            return;
+    /// Hands over the pending rows once [`GROUP`] of them wait, or whatever waits when `force`
+    /// (the run has nothing else to do, or ends). With `in_step` (an output file kept in step
+    /// with the journal), `out` is written out first and the rows go with the file's length.
+    ///
+    /// # Errors
+    /// Writing `out` out failed.
+    pub fn send(
+        &mut self,
+        out: &mut RecordWriter,
+        in_step: bool,
+        force: bool,
+    ) -> std::io::Result<()> {
+        if self.pending.is_empty() || (!force && self.pending.len() < GROUP) {
+            return Ok(());
         }
         let output_len = if in_step {
-            if !out.is_drained() {
-                return;
-            }
+            out.flush()?;
             Some(out.position())
         } else {
-            if !force && self.pending.len() < GROUP {
-                return;
-            }
             None
         };
         self.writer
             .rows(std::mem::take(&mut self.pending), output_len);
+        Ok(())
     }
 
     /// Waits until everything handed over is committed.

@@ -14,8 +14,9 @@ use rusqlite::Connection;
 
 use super::error::JournalError;
 
-/// Rows the channel holds before [`Writer::record`] blocks.
-const CHANNEL: usize = 4096;
+/// Messages (groups of rows, at most a few hundred each from a run) the channel holds before a
+/// send blocks: bounds what waits for the disk.
+const CHANNEL: usize = 16;
 /// A batch commits once this many rows are pending…
 const BATCH_ROWS: usize = 1024;
 /// …or this long after its first row.
