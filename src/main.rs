@@ -158,6 +158,8 @@ async fn run(plan: Plan) -> u8 {
     let in_step = plan.output_at.is_some();
     let mut sink = plan.journal.as_ref().map(|j| Sink::new(j.writer()));
     let mut unfinished: u64 = 0;
+    // A JSONL line is the record's JSON: the journal takes it as it is.
+    let whole_json = writer.is_whole_json();
     let mut summary = Summary::new();
     let mut progress = plan.progress.then(|| Progress::new(total.clone()));
     let mut told_interrupt = false;
@@ -187,7 +189,7 @@ async fn run(plan: Plan) -> u8 {
                     }
                 }
                 if let Some(sink) = sink.as_mut() {
-                    if let Err(e) = sink.send(&mut writer, in_step, true) {
+                    if let Err(e) = sink.send(&mut writer, in_step, false) {
                         return output_error(e);
                     }
                 }
@@ -195,7 +197,13 @@ async fn run(plan: Plan) -> u8 {
                     p.tick(summary.done(), summary.failed());
                 }
                 let redraw = progress.as_ref().map(|_| now + Progress::INTERVAL);
-                let wake = writer.deadline().into_iter().chain(redraw).min();
+                let journal = sink.as_ref().and_then(Sink::deadline);
+                let wake = writer
+                    .deadline()
+                    .into_iter()
+                    .chain(redraw)
+                    .chain(journal)
+                    .min();
                 let far = now + std::time::Duration::from_secs(86_400);
                 tokio::select! {
                     n = records.next() => n,
@@ -220,13 +228,23 @@ async fn run(plan: Plan) -> u8 {
                 p.clear();
             }
         }
-        if plan.selection.shows(&rec) {
-            if let Err(e) = writer.write(&rec) {
-                return output_error(e);
+        let shown = plan.selection.shows(&rec);
+        let written = match sink.as_mut() {
+            None if shown => writer.write(&rec),
+            Some(sink) if shown && whole_json => {
+                writer.write_then(&rec, |line| sink.add(&rec, Some(line)))
             }
+            Some(sink) if shown => writer.write(&rec).map(|()| sink.add(&rec, None)),
+            Some(sink) => {
+                sink.add(&rec, None);
+                Ok(())
+            }
+            None => Ok(()),
+        };
+        if let Err(e) = written {
+            return output_error(e);
         }
         if let Some(sink) = sink.as_mut() {
-            sink.add(&rec);
             if let Err(e) = sink.send(&mut writer, in_step, false) {
                 return output_error(e);
             }

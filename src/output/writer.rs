@@ -49,6 +49,11 @@ impl RecordWriter {
         w
     }
 
+    /// Whether each line is the record's whole JSON form (see [`Printer::is_whole_json`]).
+    pub fn is_whole_json(&self) -> bool {
+        self.printer.is_whole_json()
+    }
+
     /// Where the bytes written out so far end.
     pub fn position(&self) -> u64 {
         self.position
@@ -61,7 +66,15 @@ impl RecordWriter {
 
     /// Formats `rec`; writes out if the buffer policy says so.
     pub fn write(&mut self, rec: &Record) -> io::Result<()> {
+        self.write_then(rec, |_| {})
+    }
+
+    /// [`write`](Self::write), handing `line` the formatted line (without its `\n`) before
+    /// anything is written out.
+    pub fn write_then(&mut self, rec: &Record, line: impl FnOnce(&[u8])) -> io::Result<()> {
+        let start = self.buf.len();
         self.printer.write(rec, &mut self.buf);
+        line(&self.buf[start..self.buf.len() - 1]);
         self.since.get_or_insert_with(Instant::now);
         if self.line_buffered || self.buf.len() >= BLOCK {
             self.flush()?;

@@ -210,6 +210,13 @@ impl Printer {
             || self.template.as_ref().is_some_and(Template::needs_headers)
     }
 
+    /// Whether every line is the record's whole JSON form, key for key as serde_json writes a
+    /// [`Record`] (JSONL without `--fields` or `-w`; a key that serde_json leaves out when absent
+    /// may be `null` here), so it reads back into the same record.
+    pub fn is_whole_json(&self) -> bool {
+        self.format == Format::Jsonl && self.default_columns && self.template.is_none()
+    }
+
     /// Appends the CSV header row (the column names); appends nothing for text and JSONL.
     pub fn header(&self, out: &mut Vec<u8>) {
         let (Format::Csv, Some(columns)) = (self.format, &self.columns) else {

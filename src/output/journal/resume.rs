@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::input::{Admit, Filter, Request};
 use crate::output::writer::RecordWriter;
@@ -51,10 +52,16 @@ pub fn is_finished(rec: &Record) -> bool {
 pub struct Sink {
     writer: Writer,
     pending: Vec<Row>,
+    /// When the oldest pending row was added.
+    since: Option<Instant>,
 }
 
-/// Rows handed over at once while records keep coming.
+/// Rows handed over at once while records keep coming…
 const GROUP: usize = 512;
+/// …or when the oldest has waited this long. Small groups would make small commits, each of
+/// which writes whole pages; a crash loses (and the next run repeats) at most this much
+/// finished work, plus the writer's batch delay.
+const MAX_WAIT: Duration = Duration::from_millis(10);
 
 impl Sink {
     /// A sink feeding `writer`.
@@ -62,12 +69,19 @@ impl Sink {
         Sink {
             writer,
             pending: Vec::new(),
+            since: None,
         }
     }
 
-    /// Keeps `rec` (a finished input, see [`is_finished`]) for the next group.
-    pub fn add(&mut self, rec: &Record) {
-        let record = serde_json::to_string(rec).expect("a record always serialises");
+    /// Keeps `rec` (a finished input, see [`is_finished`]) for the next group; `json` is its
+    /// JSON form when the caller has it already (a JSONL line, see
+    /// [`Printer::is_whole_json`](crate::output::format::Printer::is_whole_json)).
+    pub fn add(&mut self, rec: &Record, json: Option<&[u8]>) {
+        let record = match json.map(|j| String::from_utf8(j.to_vec())) {
+            Some(Ok(json)) => json,
+            _ => serde_json::to_string(rec).expect("a record always serialises"),
+        };
+        self.since.get_or_insert_with(Instant::now);
         self.pending.push(Row {
             idx: rec.index,
             hash: input_hash(rec.input.as_bytes()),
@@ -76,9 +90,15 @@ impl Sink {
         });
     }
 
-    /// Hands over the pending rows once [`GROUP`] of them wait, or whatever waits when `force`
-    /// (the run has nothing else to do, or ends). With `in_step` (an output file kept in step
-    /// with the journal), `out` is written out first and the rows go with the file's length.
+    /// When the pending rows are due to be handed over at the latest (`None` when none wait).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.since.map(|t| t + MAX_WAIT)
+    }
+
+    /// Hands over the pending rows once [`GROUP`] of them wait or the oldest has waited
+    /// [`MAX_WAIT`], or whatever waits when `force` (the run ends). With `in_step` (an output
+    /// file kept in step with the journal), `out` is written out first and the rows go with the
+    /// file's length.
     ///
     /// # Errors
     /// Writing `out` out failed.
@@ -88,7 +108,9 @@ impl Sink {
         in_step: bool,
         force: bool,
     ) -> std::io::Result<()> {
-        if self.pending.is_empty() || (!force && self.pending.len() < GROUP) {
+        let due =
+            self.pending.len() >= GROUP || self.deadline().is_some_and(|d| d <= Instant::now());
+        if self.pending.is_empty() || !(force || due) {
             return Ok(());
         }
         let output_len = if in_step {
@@ -97,6 +119,7 @@ impl Sink {
         } else {
             None
         };
+        self.since = None;
         self.writer
             .rows(std::mem::take(&mut self.pending), output_len);
         Ok(())
